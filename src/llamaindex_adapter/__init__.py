@@ -1,0 +1,1 @@
+"""llamaindex_adapter: routes each call through routellm_plugins (see its issue)."""
