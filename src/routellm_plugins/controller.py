@@ -25,7 +25,8 @@ from routellm_plugins.validation import check_non_negative, check_share, check_t
 
 log = logging.getLogger("routellm_plugins")
 
-_CONFIG_KEYS = {"router", "checkpoint", "threshold", "strong_share", "adaptive", "window", "fallback", "timeout_s", "sticky_sessions", "embedder"}
+_CONFIG_KEYS = {"router", "checkpoint", "threshold", "strong_share", "adaptive", "window", "fallback", "timeout_s", "sticky_sessions", "embedder",
+                "pool", "lam", "target_cost", "quality_floor"}
 
 
 def read_config(config: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
@@ -56,11 +57,18 @@ class RoutingController:
     on the router's stored calibration scores; the router's own default threshold.
     ``fallback`` is the key used when scoring fails or exceeds ``timeout_s``.
     ``sticky_sessions`` keeps the first decision of a session id for its later turns.
+
+    Pool routing (UniRoute): give ``pool`` (``{name: cost}``, ``{name: {"cost": c, "profile": p}}`` or
+    a list of names priced from the stored profiles or LiteLLM) and one of ``lam`` (cost weight),
+    ``target_cost`` (average cost per request) or ``quality_floor`` (average predicted quality).
+    ``router`` then defaults to ``"uniroute"``; ``keys`` are the pool names and each decision lists
+    every candidate's predicted quality and cost. ``fallback="strong"`` means the pool model of
+    highest profiled quality.
     """
 
     def __init__(
         self,
-        router: Router | str | Mapping[str, Any] = "mf",
+        router: Router | str | Mapping[str, Any] | None = None,
         *,
         threshold: float | None = None,
         strong_share: float | None = None,
@@ -72,12 +80,30 @@ class RoutingController:
         max_sessions: int = 10_000,
         checkpoint: str | os.PathLike[str] | None = None,
         embedder: Any = None,
+        pool: Mapping[str, Any] | list[str] | None = None,
+        lam: float | None = None,
+        target_cost: float | None = None,
+        quality_floor: float | None = None,
     ) -> None:
+        pool_mode = pool is not None or lam is not None or target_cost is not None or quality_floor is not None
+        if router is None:
+            router = "uniroute" if pool_mode else "mf"
         extra = {"embedder": embedder} if embedder is not None else {}
         self.router = load_router(router, checkpoint=checkpoint, **extra)
+        self.policy: Any = None
+        self.fallback = fallback
+        self.timeout_s = None if timeout_s is None else check_non_negative(timeout_s, "timeout_s")
+        self.sticky_sessions = sticky_sessions
+        self._sessions: OrderedDict[str, Decision] = OrderedDict()
+        self._max_sessions = max_sessions
+        self._lock = threading.Lock()
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.adaptive: AdaptiveThreshold | None = None
+        if pool_mode:
+            self._init_pool(pool, lam, target_cost, quality_floor, threshold, strong_share, adaptive, fallback)
+            return
         if threshold is not None and strong_share is not None:
             raise ConfigError(f"give threshold ({threshold!r}) or strong_share ({strong_share!r}), not both")
-        self.adaptive: AdaptiveThreshold | None = None
         if threshold is not None:
             self.threshold = check_threshold(threshold)
         elif strong_share is not None:
@@ -94,13 +120,28 @@ class RoutingController:
             raise ConfigError("adaptive=True needs strong_share= (the share to hold)")
         if not isinstance(fallback, str) or not fallback:
             raise ConfigError(f"fallback must be a model key such as 'strong', got {fallback!r}")
+
+    def _init_pool(self, pool: Any, lam: Any, target_cost: Any, quality_floor: Any, threshold: Any, strong_share: Any,
+                   adaptive: bool, fallback: Any) -> None:
+        """Pool mode: fix the operating point once (lam, or lam calibrated to a target cost / quality floor)."""
+        from routellm_plugins.pool.routers import PoolRouter
+
+        if not isinstance(self.router, PoolRouter):
+            raise ConfigError(f"pool routing needs a pool router such as 'uniroute'; router {self.router.name!r} routes between two models only")
+        two_model = [n for n, v in (("threshold", threshold), ("strong_share", strong_share)) if v is not None] + (["adaptive"] if adaptive else [])
+        if two_model:
+            raise ConfigError(f"{', '.join(two_model)} apply to two-model routing; with a pool give lam=, target_cost= or quality_floor=")
+        if lam is None and target_cost is None and quality_floor is None:
+            raise ConfigError("pool routing needs one of lam= (cost weight), target_cost= or quality_floor=")
+        self.policy = self.router.policy(pool, lam=lam, target_cost=target_cost, quality_floor=quality_floor)
+        self.threshold = self.policy.lam
+        keys = self.policy.keys
+        if fallback == STRONG and STRONG not in keys:
+            quality = self.router.profiles.mean_quality()
+            fallback = max(zip(keys, self.policy.cols), key=lambda kc: quality[kc[1]])[0]
+        if not isinstance(fallback, str) or fallback not in keys:
+            raise ConfigError(f"fallback {fallback!r} is not a model of the pool {list(keys)}")
         self.fallback = fallback
-        self.timeout_s = None if timeout_s is None else check_non_negative(timeout_s, "timeout_s")
-        self.sticky_sessions = sticky_sessions
-        self._sessions: OrderedDict[str, Decision] = OrderedDict()
-        self._max_sessions = max_sessions
-        self._lock = threading.Lock()
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def _calibrated_or_default(self, share: float) -> float:
         if self.router.calibration_scores is not None:
@@ -125,10 +166,14 @@ class RoutingController:
     @property
     def keys(self) -> tuple[str, ...]:
         """Model keys this controller may return."""
+        if self.policy is not None:
+            return tuple(self.policy.keys)
         return (STRONG, WEAK)
 
     # ---- decisions -----------------------------------------------------------------
     def _route(self, text: str) -> Decision:
+        if self.policy is not None:
+            return self.router.route_pool(text, self.policy)
         return self.router.route(text, threshold=self.current_threshold)
 
     def _route_with_timeout(self, text: str) -> Decision:
@@ -181,4 +226,6 @@ class RoutingController:
         return await asyncio.get_running_loop().run_in_executor(None, self.decide, text, session_id)
 
     def __repr__(self) -> str:
+        if self.policy is not None:
+            return f"RoutingController(router={self.router.name!r}, pool={list(self.keys)}, lam={self.threshold:.6g}, fallback={self.fallback!r})"
         return f"RoutingController(router={self.router.name!r}, threshold={self.current_threshold:.4f}, fallback={self.fallback!r})"

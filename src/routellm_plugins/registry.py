@@ -19,7 +19,15 @@ ROUTERS: dict[str, str] = {
     "random": "routellm_plugins.routers.random_router:RandomRouter",
     "mf": "routellm_plugins.routers.mf:MatrixFactorizationRouter",
     "sw_ranking": "routellm_plugins.routers.sw_ranking:SWRankingRouter",
+    # Pool routers (UniRoute); all read the bundled pool in checkpoints/uniroute.
+    "uniroute": "routellm_plugins.pool.routers:PoolRouter",
+    "uniroute_kmeans": "routellm_plugins.pool.routers:UniRouteKMeans",
+    "uniroute_map": "routellm_plugins.pool.routers:UniRouteLearnedMap",
+    "pool_knn": "routellm_plugins.pool.routers:KNNRouter",
+    "pool_zero": "routellm_plugins.pool.routers:ZeroRouter",
 }
+#: Routers whose bundled checkpoint lives under another router's folder.
+BUNDLED_ALIASES = {"uniroute_kmeans": "uniroute", "uniroute_map": "uniroute", "pool_knn": "uniroute", "pool_zero": "uniroute"}
 #: Routers that need no checkpoint to run.
 UNTRAINED = {"random"}
 
@@ -42,7 +50,7 @@ def router_class(name: str) -> type["Router"]:
 
 def bundled_checkpoint(name: str) -> Path:
     """Folder of the default checkpoint shipped for router ``name``."""
-    path = CHECKPOINT_DIR / name
+    path = CHECKPOINT_DIR / BUNDLED_ALIASES.get(name, name)
     if not (path / "router.json").is_file():
         raise CheckpointError(f"no bundled checkpoint for router {name!r} (looked in {str(path)!r}); pass checkpoint=PATH")
     return path

@@ -57,7 +57,9 @@ def clean_prompts(prompts: Any) -> list[str]:
 
 def check_unit_interval(value: Any, name: str) -> float:
     """Return ``value`` as a float in [0, 1], or raise InvalidThresholdError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        raise InvalidThresholdError(f"{name} must be a number in [0, 1], got the bool {value!r}")
+    if not isinstance(value, (int, float)):
         try:
             value = float(value)  # numpy scalars, numeric strings from configs
         except (TypeError, ValueError):

@@ -1,0 +1,201 @@
+"""Cost saved by routing: per request and in total, against sending every request to the baseline (strong) model.
+
+:class:`CostTracker` is a LiteLLM ``CustomLogger``: on each successful routed call it records the
+model served, LiteLLM's ``response_cost`` and what the same tokens would have cost on the
+baseline model (LiteLLM's price map).
+CLI: ``python -m litellm_adapter costs LOG.jsonl`` summarises a log written with ``log_path``
+(or the ``ROUTELLM_COST_LOG`` environment variable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import deque
+from typing import Any, Iterable, Mapping
+
+from litellm.integrations.custom_logger import CustomLogger
+
+from litellm_adapter.decisions import record_in_request
+
+COST_LOG_ENV = "ROUTELLM_COST_LOG"
+
+
+def _usage_tokens(kwargs: Mapping[str, Any], response_obj: Any) -> tuple[int, int]:
+    slo = kwargs.get("standard_logging_object") or {}
+    pt, ct = slo.get("prompt_tokens"), slo.get("completion_tokens")
+    if pt is None or ct is None:
+        usage = getattr(response_obj, "usage", None) or (response_obj.get("usage") if isinstance(response_obj, dict) else None) or {}
+        get = usage.get if isinstance(usage, dict) else (lambda k, d=None: getattr(usage, k, d))
+        pt, ct = get("prompt_tokens", 0), get("completion_tokens", 0)
+    return int(pt or 0), int(ct or 0)
+
+
+def _price(pair: Any, pt: int, ct: int) -> float | None:
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or None in pair:
+        return None
+    return pt * float(pair[0]) + ct * float(pair[1])
+
+
+def cost_row(record: Mapping[str, Any], prompt_tokens: int, completion_tokens: int, cost: float | None,
+             served: str | None = None, call_id: str | None = None) -> dict[str, Any]:
+    """One request's row: the decision, tokens, actual cost, baseline cost and the saving."""
+    if cost is None:
+        cost = _price(record.get("cost_per_token"), prompt_tokens, completion_tokens)
+    baseline = _price(record.get("baseline_cost_per_token"), prompt_tokens, completion_tokens)
+    return {
+        "call_id": call_id,
+        "route": record.get("route"),
+        "model": record.get("model"),
+        "served": served or record.get("served"),
+        "fallback": bool(record.get("fallback")),
+        "score": record.get("score"),
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "cost": cost,
+        "baseline_model": record.get("baseline_model"),
+        "baseline_cost": baseline,
+        "saved": None if baseline is None or cost is None else baseline - cost,
+    }
+
+
+def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Totals over rows: requests, count per model key, fallbacks, cost, baseline cost, saved (USD and %)."""
+    n = fallbacks = 0
+    by_model: dict[str, int] = {}
+    cost = baseline = 0.0
+    unpriced = 0
+    for r in rows:
+        n += 1
+        by_model[str(r.get("model"))] = by_model.get(str(r.get("model")), 0) + 1
+        fallbacks += bool(r.get("fallback"))
+        if r.get("cost") is None or r.get("baseline_cost") is None:
+            unpriced += 1
+            continue
+        cost += float(r["cost"])
+        baseline += float(r["baseline_cost"])
+    saved = baseline - cost
+    return {
+        "requests": n,
+        "by_model": dict(sorted(by_model.items())),
+        "fallbacks": fallbacks,
+        "unpriced": unpriced,
+        "cost": cost,
+        "baseline_cost": baseline,
+        "saved": saved,
+        "saved_pct": (100.0 * saved / baseline) if baseline > 0 else 0.0,
+    }
+
+
+def format_summary(s: Mapping[str, Any]) -> str:
+    """The summary as a few human-readable lines."""
+    share = ", ".join(f"{k}: {v}" for k, v in s["by_model"].items()) or "none"
+    return (
+        f"routed requests: {s['requests']} ({share}; fallbacks: {s['fallbacks']}; unpriced: {s['unpriced']})\n"
+        f"cost: ${s['cost']:.6f}  all-baseline cost: ${s['baseline_cost']:.6f}  "
+        f"saved: ${s['saved']:.6f} ({s['saved_pct']:.1f}%)"
+    )
+
+
+class CostTracker(CustomLogger):
+    """Records every successful routed call (one row per call) and keeps the last ``max_rows``.
+
+    ``log_path`` (default: the ``ROUTELLM_COST_LOG`` variable, read on first use) appends each
+    row as a JSON line. Calls that were not routed are ignored.
+    """
+
+    def __init__(self, log_path: str | os.PathLike[str] | None = None, max_rows: int = 100_000) -> None:
+        super().__init__()
+        self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
+        self._lock = threading.Lock()
+        self._log_path: str | None = None if log_path is None else os.fspath(log_path)
+        self._log_path_resolved = log_path is not None
+
+    # ---- rows ---------------------------------------------------------------------------
+    def _add(self, kwargs: Mapping[str, Any], response_obj: Any) -> None:
+        record = record_in_request(kwargs)
+        if record is None:
+            return
+        pt, ct = _usage_tokens(kwargs, response_obj)
+        cost = kwargs.get("response_cost")
+        slo = kwargs.get("standard_logging_object") or {}
+        if cost is None:
+            cost = slo.get("response_cost")
+        served = slo.get("model") or kwargs.get("model")
+        row = cost_row(record, pt, ct, None if cost is None else float(cost), served, kwargs.get("litellm_call_id"))
+        with self._lock:
+            self._rows.append(row)
+            path = self._path()
+            if path:
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(row) + "\n")
+
+    def _path(self) -> str | None:
+        if not self._log_path_resolved:
+            self._log_path = os.environ.get(COST_LOG_ENV) or None
+            self._log_path_resolved = True
+        return self._log_path
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """A copy of the recorded rows, oldest first."""
+        with self._lock:
+            return list(self._rows)
+
+    def summary(self) -> dict[str, Any]:
+        """Totals over the recorded rows (see :func:`summarize`)."""
+        return summarize(self.rows)
+
+    def reset(self) -> None:
+        """Forget the recorded rows."""
+        with self._lock:
+            self._rows.clear()
+
+    # ---- LiteLLM callback hooks ---------------------------------------------------------
+    def log_success_event(self, kwargs, response_obj, start_time, end_time):  # noqa: D401 - LiteLLM hook
+        self._add(kwargs, response_obj)
+
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        self._add(kwargs, response_obj)
+
+
+_DEFAULT: CostTracker | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_tracker() -> CostTracker:
+    """The process-wide tracker used by :func:`track_costs`, :func:`summary` and the proxy entry."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = CostTracker()
+        return _DEFAULT
+
+
+def track_costs(tracker: CostTracker | None = None) -> CostTracker:
+    """Register ``tracker`` (default: the shared one) in ``litellm.callbacks`` once; returns it."""
+    import litellm
+
+    tracker = tracker or default_tracker()
+    if not any(cb is tracker for cb in litellm.callbacks):
+        litellm.callbacks.append(tracker)
+    return tracker
+
+
+def summary() -> dict[str, Any]:
+    """Cost saved so far by routed calls in this process (the shared tracker)."""
+    return default_tracker().summary()
+
+
+def read_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Rows of a JSONL cost log; a bad line raises ValueError naming the file and line number."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{str(path)!r} line {i} is not JSON: {exc}") from None
+    return rows

@@ -1,0 +1,67 @@
+"""The main job on bundled defaults: route the bundled sample prompts and report cost and quality.
+
+The sample (``assets/sample_prompts.jsonl``) holds real prompts with the recorded correctness
+of GPT-4 (strong) and Mixtral-8x7B (weak): 200 from RouteLLM's MMLU held-out fold and 200 from
+its GSM8K file (Apache-2.0, RouteLLM project); none was used to train the bundled routers.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+#: USD per call, the mean over RouterBench ARC-Challenge prompts (train split) for each model.
+COST_PER_CALL = {"strong": 5.08e-3, "weak": 3.04e-4}
+SAMPLE_FILE = "sample_prompts.jsonl"
+
+
+@lru_cache(maxsize=1)
+def _sample_rows() -> tuple[dict, ...]:
+    text = resources.files("routellm_plugins").joinpath("assets", SAMPLE_FILE).read_text(encoding="utf-8")
+    return tuple(json.loads(line) for line in text.splitlines() if line.strip())
+
+
+def sample_prompts() -> list[dict]:
+    """The bundled sample: dicts with prompt, source, strong_correct, weak_correct."""
+    return [dict(r) for r in _sample_rows()]
+
+
+def _short(text: str, n: int = 60) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= n else one[: n - 1] + "…"
+
+
+def run_demo(router_name: str = "mf", strong_share: float = 0.5, limit: int = 12, verbose: bool = True) -> int:
+    """Route the sample with ``router_name`` at the threshold giving ``strong_share``; print the outcome."""
+    from routellm_plugins.registry import load_router
+
+    rows = sample_prompts()
+    router = load_router(router_name, **({"seed": 0} if router_name == "random" else {}))
+    prompts = [r["prompt"] for r in rows]
+    threshold = router.calibrate(prompts, strong_share)
+    decisions = router.route_batch(prompts, threshold)
+    strong = np.array([d.model == "strong" for d in decisions])
+    qs = np.array([r["strong_correct"] for r in rows], dtype=float)
+    qw = np.array([r["weak_correct"] for r in rows], dtype=float)
+    routed_q = np.where(strong, qs, qw)
+    cost = np.where(strong, COST_PER_CALL["strong"], COST_PER_CALL["weak"]).sum()
+    all_strong_cost = COST_PER_CALL["strong"] * len(rows)
+    if verbose:
+        print(f"router {router.name}: threshold {threshold:.4f} for a {strong_share:.0%} strong share on {len(rows)} sample prompts\n")
+        print(f"{'source':<28} {'score':>6}  {'model':<6}  prompt")
+        for r, d in list(zip(rows, decisions))[:limit]:
+            print(f"{r['source'][:28]:<28} {d.score:6.3f}  {d.model:<6}  {_short(r['prompt'])}")
+        print()
+    for source in sorted({r["source"].split("/")[0] for r in rows}):
+        m = np.array([r["source"].split("/")[0] == source for r in rows])
+        print(f"{source:<6} n={m.sum():<4} strong calls {strong[m].mean():6.1%}  accuracy routed {routed_q[m].mean():.3f}"
+              f"  (all-strong {qs[m].mean():.3f}, all-weak {qw[m].mean():.3f})")
+    pgr = (routed_q.mean() - qw.mean()) / (qs.mean() - qw.mean())
+    print(f"all    n={len(rows):<4} strong calls {strong.mean():6.1%}  accuracy routed {routed_q.mean():.3f}"
+          f"  (all-strong {qs.mean():.3f}, all-weak {qw.mean():.3f}); {pgr:.0%} of the quality gap recovered")
+    print(f"cost   routed ${cost:.3f} vs all-strong ${all_strong_cost:.3f}: {1 - cost / all_strong_cost:.0%} saved "
+          f"(per-call prices: strong ${COST_PER_CALL['strong']}, weak ${COST_PER_CALL['weak']}; RouterBench means)")
+    return 0

@@ -1,0 +1,65 @@
+"""Seeded K-means on prompt embeddings (numpy, k-means++ init, best of ``n_init`` runs)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from routellm_plugins.errors import ConfigError
+
+
+def sq_distances(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances, shape (len(x), len(centroids))."""
+    x = np.asarray(x, dtype=np.float64)
+    c = np.asarray(centroids, dtype=np.float64)
+    d = (x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :]
+    return np.maximum(d, 0.0)
+
+
+def assign(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the nearest centroid for each row of ``x``."""
+    return np.argmin(sq_distances(x, centroids), axis=1)
+
+
+def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    centers = [x[rng.integers(len(x))]]
+    d = sq_distances(x, np.array(centers))[:, 0]
+    for _ in range(1, k):
+        total = d.sum()
+        idx = rng.integers(len(x)) if total <= 0 else rng.choice(len(x), p=d / total)
+        centers.append(x[idx])
+        d = np.minimum(d, sq_distances(x, x[idx : idx + 1])[:, 0])
+    return np.array(centers)
+
+
+def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 4, max_iter: int = 100, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Fit K-means; return (centroids (k, d) float32, labels (n,)). Deterministic for a given seed."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        raise ConfigError(f"kmeans needs a non-empty (n, d) array, got shape {x.shape}")
+    if not isinstance(k, (int, np.integer)) or k < 1 or k > len(x):
+        raise ConfigError(f"number of clusters k must be an integer in [1, {len(x)}] (the number of prompts), got {k!r}")
+    rng = np.random.default_rng(seed)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for _ in range(max(1, n_init)):
+        c = _plus_plus(x, int(k), rng)
+        prev = np.inf
+        for _ in range(max_iter):
+            d = sq_distances(x, c)
+            labels = np.argmin(d, axis=1)
+            inertia = float(d[np.arange(len(x)), labels].sum())
+            for j in range(len(c)):
+                members = x[labels == j]
+                if len(members):
+                    c[j] = members.mean(0)
+                else:  # re-seed an empty cluster at the point worst served
+                    c[j] = x[int(np.argmax(d[np.arange(len(x)), labels]))]
+            if prev - inertia <= tol * max(prev, 1e-12):
+                break
+            prev = inertia
+        d = sq_distances(x, c)
+        labels = np.argmin(d, axis=1)
+        inertia = float(d[np.arange(len(x)), labels].sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, c.copy(), labels)
+    assert best is not None
+    return best[1].astype(np.float32), best[2]

@@ -1,0 +1,280 @@
+"""LLM profiles: each model's graded answers on a fixed set of representative prompts.
+
+A model joins a pool by its scores on the representative prompts (prompt id -> score in
+[0, 1]); nothing is retrained. Its feature vector is its per-cluster mean quality
+(:meth:`LLMProfiles.cluster_quality`), shrunk toward its overall mean on small clusters.
+
+Graded-answer files (``routellm-plugins profile --answers FILE``) are CSV with columns
+``id,score`` or JSONL with ``{"id": ..., "score": ...}`` per line. ``score`` is 1/0,
+true/false, or a number in [0, 1]. To produce one for a new model: export the prompts
+(``routellm-plugins profile --export-prompts prompts.jsonl``), send each ``prompt`` to the
+model (e.g. ``litellm.completion(model=..., messages=[{"role": "user", "content": prompt}])``),
+and grade the reply against ``answer`` with :func:`exact_match` (multiple-choice letters,
+numbers). Prompts without an ``answer`` (code tasks) need a task-specific grader (run the
+tests) or can be left out: a profile may cover part of the prompts (``min_coverage``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from routellm_plugins.errors import ConfigError, DataFormatError, UnknownModelError
+from routellm_plugins.validation import check_non_negative
+
+#: Column / key names accepted for the prompt id and the score in graded-answer files.
+ID_KEYS = ("id", "prompt_id", "sample_id")
+SCORE_KEYS = ("score", "correct", "grade")
+#: Default least share of representative prompts a new model's profile must cover.
+DEFAULT_MIN_COVERAGE = 0.5
+
+
+def parse_score(value: Any, where: str) -> float:
+    """A graded score as a float in [0, 1] (accepts 1/0, true/false, numeric strings)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("true", "yes", "correct"):
+            return 1.0
+        if v in ("false", "no", "incorrect", "wrong"):
+            return 0.0
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise DataFormatError(f"{where}: score {value!r} is not a number in [0, 1] or true/false") from None
+    if math.isnan(f) or not 0.0 <= f <= 1.0:
+        raise DataFormatError(f"{where}: score {value!r} is outside [0, 1]")
+    return f
+
+
+def _pick(keys: Sequence[str], options: Sequence[str], what: str, where: str) -> str:
+    for k in options:
+        if k in keys:
+            return k
+    raise DataFormatError(f"{where} has no {what} column/key (looked for {', '.join(options)}; found {', '.join(map(str, keys)) or 'none'})")
+
+
+def read_graded_answers(path: str | os.PathLike[str]) -> dict[str, float]:
+    """Read a CSV (``id,score``) or JSONL (``{"id", "score"}``) file of graded answers -> {id: score}."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError(f"graded-answer file {str(p)!r} does not exist")
+    out: dict[str, float] = {}
+
+    def put(pid: Any, score: Any, where: str) -> None:
+        key = str(pid).strip()
+        if not key:
+            raise DataFormatError(f"{where}: empty prompt id")
+        if key in out:
+            raise DataFormatError(f"{where}: prompt id {key!r} appears twice")
+        out[key] = parse_score(score, where)
+
+    if p.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        with p.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = f"{p.name} line {n}"
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataFormatError(f"{where} is not valid JSON: {exc}") from exc
+                if not isinstance(rec, dict):
+                    raise DataFormatError(f"{where} must be a JSON object with 'id' and 'score'")
+                put(rec[_pick(list(rec), ID_KEYS, "id", where)], rec[_pick(list(rec), SCORE_KEYS, "score", where)], where)
+    else:
+        with p.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            id_col = _pick(header, ID_KEYS, "id", str(p))
+            score_col = _pick(header, SCORE_KEYS, "score", str(p))
+            for n, rec in enumerate(reader, 2):
+                put(rec[id_col], rec[score_col], f"{p.name} line {n}")
+    if not out:
+        raise DataFormatError(f"graded-answer file {str(p)!r} holds no rows")
+    return out
+
+
+_LETTER = re.compile(r"\b([A-J])\b")
+_NUMBER = re.compile(r"-?\d[\d,]*\.?\d*")
+
+
+def exact_match(response: str, answer: str) -> float:
+    """1.0 if ``response`` gives ``answer``: the first choice letter for a letter answer, the last number for a numeric one, else the whole stripped text (case-insensitive)."""
+    resp, ans = str(response).strip(), str(answer).strip()
+    if re.fullmatch(r"[A-Ja-j]", ans):
+        m = _LETTER.search(resp.upper())
+        return float(m is not None and m.group(1) == ans.upper())
+    if _NUMBER.fullmatch(ans):
+        nums = _NUMBER.findall(resp)
+        if not nums:
+            return 0.0
+        try:
+            return float(abs(float(nums[-1].replace(",", "")) - float(ans.replace(",", ""))) < 1e-6)
+        except ValueError:
+            return 0.0
+    return float(resp.lower() == ans.lower())
+
+
+@dataclass
+class LLMProfiles:
+    """Representative prompts (ids, texts, embeddings) and every pool model's scores on them.
+
+    ``scores[i, j]`` is model j's graded score on prompt i (NaN = not graded). ``costs[j]``
+    is the model's default cost (NaN = unknown) in ``cost_unit``.
+    """
+
+    ids: list[str]
+    prompts: list[str]
+    embeddings: np.ndarray
+    models: list[str] = field(default_factory=list)
+    scores: np.ndarray | None = None
+    costs: np.ndarray | None = None
+    groups: list[str] = field(default_factory=list)
+    answers: list[str | None] = field(default_factory=list)
+    cost_unit: str = "USD/request"
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+        if len(self.prompts) != n or self.embeddings.ndim != 2 or self.embeddings.shape[0] != n:
+            raise ConfigError(f"representative set: {n} ids, {len(self.prompts)} prompts, embeddings {self.embeddings.shape} do not match")
+        if len(set(self.ids)) != n:
+            raise ConfigError("representative prompt ids must be unique")
+        m = len(self.models)
+        self.scores = np.full((n, 0), np.nan) if self.scores is None else np.asarray(self.scores, dtype=np.float64)
+        self.costs = np.full(m, np.nan) if self.costs is None else np.asarray(self.costs, dtype=np.float64)
+        if self.scores.shape != (n, m) or self.costs.shape != (m,):
+            raise ConfigError(f"scores {self.scores.shape} / costs {self.costs.shape} do not fit {n} prompts x {m} models")
+        if len(set(self.models)) != m:
+            raise ConfigError(f"model names must be unique, got {self.models}")
+        self.groups = list(self.groups) or [""] * n
+        self.answers = list(self.answers) or [None] * n
+        self._index = {pid: i for i, pid in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # ---- models --------------------------------------------------------------------
+    def column(self, model: str) -> int:
+        """Column of ``model``; UnknownModelError names the profiled models otherwise."""
+        if model not in self.models:
+            raise UnknownModelError(
+                f"model {model!r} has no profile in this pool; profiled models: {', '.join(self.models) or 'none'}. "
+                "Add it with `routellm-plugins profile` (graded answers on the representative prompts)"
+            )
+        return self.models.index(model)
+
+    def add_model(self, name: str, scores: Mapping[str, Any] | np.ndarray, cost: float | None = None, *,
+                  min_coverage: float = DEFAULT_MIN_COVERAGE, replace: bool = False) -> None:
+        """Add (or with ``replace`` overwrite) a model from its scores: {prompt id: score} or a full column."""
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"model name must be a non-empty str, got {name!r}")
+        if name in self.models and not replace:
+            raise ConfigError(f"model {name!r} is already in the pool; pass replace=True (CLI: --replace) to overwrite its profile")
+        if isinstance(scores, Mapping):
+            unknown = [k for k in scores if str(k) not in self._index]
+            if unknown:
+                shown = ", ".join(repr(str(u)) for u in unknown[:5])
+                raise DataFormatError(
+                    f"profile for {name!r} has {len(unknown)} prompt ids that are not representative prompts of this pool "
+                    f"(e.g. {shown}); ids look like {self.ids[0]!r}"
+                )
+            col = np.full(len(self), np.nan)
+            for k, v in scores.items():
+                col[self._index[str(k)]] = parse_score(v, f"profile of {name!r}, id {k!r}")
+        else:
+            col = np.asarray(scores, dtype=np.float64).reshape(-1)
+            if col.shape != (len(self),):
+                raise DataFormatError(f"profile for {name!r} has {col.size} scores; the pool has {len(self)} representative prompts")
+            bad = ~np.isnan(col) & ((col < 0) | (col > 1))
+            if bad.any():
+                raise DataFormatError(f"profile for {name!r} has scores outside [0, 1] (e.g. {col[bad][0]!r})")
+        covered = int((~np.isnan(col)).sum())
+        if covered == 0 or covered < min_coverage * len(self):
+            raise DataFormatError(
+                f"profile for {name!r} covers {covered} of {len(self)} representative prompts; need at least "
+                f"{math.ceil(min_coverage * len(self))} (min_coverage={min_coverage})"
+            )
+        c = np.nan if cost is None else check_non_negative(cost, f"cost of {name!r}")
+        if name in self.models:
+            j = self.models.index(name)
+            self.scores[:, j] = col
+            self.costs[j] = c
+        else:
+            self.models.append(name)
+            self.scores = np.concatenate([self.scores, col[:, None]], axis=1)
+            self.costs = np.append(self.costs, c)
+
+    def remove_model(self, name: str) -> None:
+        """Drop a model from the pool (its profile is forgotten)."""
+        j = self.column(name)
+        self.models.pop(j)
+        self.scores = np.delete(self.scores, j, axis=1)
+        self.costs = np.delete(self.costs, j)
+
+    def copy(self, models: Sequence[str] | None = None) -> "LLMProfiles":
+        """A copy, optionally restricted to ``models`` (in that order)."""
+        cols = [self.column(m) for m in (self.models if models is None else models)]
+        return LLMProfiles(list(self.ids), list(self.prompts), self.embeddings.copy(), [self.models[j] for j in cols],
+                           self.scores[:, cols].copy(), self.costs[cols].copy(), list(self.groups), list(self.answers), self.cost_unit)
+
+    # ---- feature vectors -----------------------------------------------------------
+    def mean_quality(self) -> np.ndarray:
+        """Each model's mean score over the prompts it was graded on, shape (m,)."""
+        with np.errstate(invalid="ignore"):
+            return np.nan_to_num(np.nanmean(self.scores, axis=0), nan=0.5) if self.scores.size else np.zeros(len(self.models))
+
+    def cluster_quality(self, labels: np.ndarray, k: int, prior: float = 1.0) -> np.ndarray:
+        """Per-cluster mean quality (k, m): (sum + prior * model mean) / (count + prior) over graded prompts."""
+        labels = np.asarray(labels)
+        graded = ~np.isnan(self.scores)
+        vals = np.where(graded, self.scores, 0.0)
+        onehot = np.zeros((len(self), k))
+        onehot[np.arange(len(self)), labels] = 1.0
+        sums = onehot.T @ vals
+        counts = onehot.T @ graded.astype(np.float64)
+        mean = self.mean_quality()[None, :]
+        return (sums + prior * mean) / np.maximum(counts + prior, 1e-12)
+
+    def prompt_records(self) -> list[dict[str, Any]]:
+        """The representative prompts as JSON-ready records (id, group, prompt, answer)."""
+        return [{"id": i, "group": g, "prompt": p, "answer": a} for i, g, p, a in zip(self.ids, self.groups, self.prompts, self.answers)]
+
+
+def write_prompts_jsonl(profiles: LLMProfiles, path: str | os.PathLike[str]) -> Path:
+    """Write the representative prompts (id, group, prompt, answer) as JSONL for profiling a new model."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        for rec in profiles.prompt_records():
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return out
+
+
+def read_prompts_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read representative prompt records written by :func:`write_prompts_jsonl`."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError(f"representative prompt file {str(p)!r} does not exist")
+    recs = []
+    with p.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataFormatError(f"{p.name} line {n} is not valid JSON: {exc}") from exc
+                if not isinstance(rec, dict) or "id" not in rec or "prompt" not in rec:
+                    raise DataFormatError(f"{p.name} line {n} lacks 'id' or 'prompt'")
+                recs.append(rec)
+    return recs

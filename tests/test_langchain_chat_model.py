@@ -1,0 +1,479 @@
+"""ChatRouteLLM: routing, delegation (sync/async/batch/stream/events), metadata, sticky sessions,
+fallbacks and configuration errors, with LangChain's fake chat models and the real core."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, GenericFakeChatModel
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.rate_limiters import BaseRateLimiter
+
+from langchain_adapter import ChatRouteLLM
+from langchain_adapter.testing import ScriptedChatModel
+from routellm_plugins import (
+    ConfigError,
+    Decision,
+    InvalidThresholdError,
+    Router,
+    RoutingController,
+    UnknownRouterError,
+)
+
+HARD = "Prove that there are infinitely many primes."
+EASY = "hi there"
+
+
+class KeywordRouter(Router):
+    """Deterministic test router: 0.9 for prompts with a hard keyword, else 0.1."""
+
+    name = "keyword"
+
+    def __init__(self, threshold: float | None = 0.5) -> None:
+        super().__init__(threshold=threshold)
+
+    def _score(self, prompts: list[str]) -> np.ndarray:
+        return np.array([0.9 if ("prove" in p.lower() or "derive" in p.lower()) else 0.1 for p in prompts])
+
+
+class BrokenRouter(Router):
+    name = "broken"
+
+    def _score(self, prompts: list[str]) -> np.ndarray:
+        raise RuntimeError("embedder exploded")
+
+
+class SlowRouter(KeywordRouter):
+    name = "slow"
+
+    def _score(self, prompts: list[str]) -> np.ndarray:
+        time.sleep(0.3)
+        return super()._score(prompts)
+
+
+def fake(text: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=itertools.cycle([text]))
+
+
+def routed(**kwargs: Any) -> ChatRouteLLM:
+    params: dict[str, Any] = {"strong": fake("strong answer"), "weak": fake("weak answer"), "router": KeywordRouter()}
+    params.update(kwargs)
+    return ChatRouteLLM(**params)
+
+
+class Failing(BaseChatModel):
+    """Raises on every call (counts them)."""
+
+    calls: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "failing"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        self.calls += 1
+        raise RuntimeError("provider is down")
+
+    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.calls += 1
+        raise RuntimeError("provider is down")
+
+
+class FlakyOnce(FakeMessagesListChatModel):
+    """Fails the first call, then replies."""
+
+    failures_left: int = 1
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RuntimeError("transient")
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+
+class Ticker(BaseChatModel):
+    """Streams words and records when each was produced, to prove chunks arrive as produced."""
+
+    produced: list[str] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "ticker"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content="a b c"))])
+
+    def _stream(
+        self, messages: Any, stop: Any = None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        for word in ("a", "b", "c"):
+            self.produced.append(word)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word))
+
+
+class AsyncOnly(FakeMessagesListChatModel):
+    """Answers differently on the async path, proving ainvoke reaches the child's async code."""
+
+    async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        await asyncio.sleep(0)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content="async path"))])
+
+
+class Recorder(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.starts: list[dict[str, Any]] = []
+        self.tokens: list[str] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, *, tags: Any = None, metadata: Any = None, **kwargs: Any) -> None:
+        self.starts.append({"tags": list(tags or []), "metadata": dict(metadata or {}), "name": kwargs.get("name")})
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens.append(token)
+
+
+# ---- routing -------------------------------------------------------------------------
+def test_routes_hard_prompt_to_strong_and_easy_prompt_to_weak() -> None:
+    model = routed()
+    hard, easy = model.invoke(HARD), model.invoke(EASY)
+    assert (hard.content, easy.content) == ("strong answer", "weak answer")
+    meta = hard.response_metadata["routellm"]
+    assert meta["model"] == meta["served_by"] == "strong"
+    assert meta["score"] == pytest.approx(0.9) and meta["threshold"] == 0.5 and meta["router"] == "keyword"
+    assert meta["fallback"] is False and meta["child_fallback"] is False and meta["errors"] == []
+    assert easy.response_metadata["routellm"]["model"] == "weak"
+
+
+def test_threshold_and_strong_share_move_the_cut() -> None:
+    always_strong = routed(threshold=0.05)
+    always_weak = routed(threshold=0.95)
+    assert always_strong.invoke(EASY).content == "strong answer"
+    assert always_weak.invoke(HARD).content == "weak answer"
+    random_all_strong = routed(router={"router": "random", "seed": 0}, strong_share=1.0)
+    assert {random_all_strong.invoke(f"q{i}").content for i in range(5)} == {"strong answer"}
+
+
+def test_routes_on_last_human_message_by_default_and_on_conversation_when_asked() -> None:
+    dialogue = [HumanMessage(HARD), AIMessage("Euclid's argument..."), HumanMessage("thanks!")]
+    assert routed().invoke(dialogue).response_metadata["routellm"]["model"] == "weak"
+    assert routed(route_on="conversation").invoke(dialogue).response_metadata["routellm"]["model"] == "strong"
+    assert routed(route_on=lambda msgs: msgs[0].content).invoke(dialogue).content == "strong answer"
+
+
+def test_content_part_lists_route_on_their_text_parts() -> None:
+    parts = [{"type": "text", "text": HARD}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
+    assert routed().invoke([HumanMessage(content=parts)]).content == "strong answer"
+
+
+def test_decide_reports_the_decision_without_calling_a_child() -> None:
+    model = routed()
+    decision = model.decide(HARD)
+    assert isinstance(decision, Decision) and decision.model == "strong"
+
+
+# ---- delegation: async, batch, stream, events ------------------------------------------
+def test_invoke_passes_stop_kwargs_and_model_defaults_to_the_child() -> None:
+    strong = ScriptedChatModel(model="big", replies=["s"])
+    weak = ScriptedChatModel(model="small", replies=["w"])
+    model = ChatRouteLLM(strong=strong, weak=weak, router=KeywordRouter(), temperature=0.2, max_tokens=7, stop=["DEFAULT"])
+    model.invoke(HARD, stop=["END"], seed=42)
+    call = strong.calls[-1]
+    assert call["stop"] == ["END"] and call["kwargs"]["seed"] == 42
+    assert call["kwargs"]["temperature"] == 0.2 and call["kwargs"]["max_tokens"] == 7
+    model.invoke(EASY)
+    assert weak.calls[-1]["stop"] == ["DEFAULT"] and not strong.calls[1:]
+
+
+async def test_ainvoke_is_async_all_the_way() -> None:
+    strong = AsyncOnly(responses=[AIMessage("sync path")])
+    model = ChatRouteLLM(strong=strong, weak=fake("weak answer"), router=KeywordRouter())
+    controller = model.routing_controller
+    seen: list[str] = []
+    original = controller.adecide
+
+    async def spy(text: Any, session_id: Any = None) -> Decision:
+        seen.append(text)
+        return await original(text, session_id)
+
+    controller.adecide = spy  # type: ignore[method-assign]
+    out = await model.ainvoke(HARD)
+    assert out.content == "async path" and seen == [HARD]
+    assert out.response_metadata["routellm"]["served_by"] == "strong"
+
+
+def test_batch_routes_each_input_on_its_own() -> None:
+    out = routed().batch([HARD, EASY, HARD])
+    assert [m.content for m in out] == ["strong answer", "weak answer", "strong answer"]
+
+
+async def test_abatch_routes_each_input_on_its_own() -> None:
+    out = await routed().abatch([EASY, HARD])
+    assert [m.content for m in out] == ["weak answer", "strong answer"]
+
+
+def test_stream_yields_the_childs_chunks_in_order_with_the_decision_first() -> None:
+    model = ChatRouteLLM(strong=fake("one two three"), weak=fake("weak answer"), router=KeywordRouter())
+    chunks = list(model.stream(HARD))
+    assert [c.content for c in chunks] == ["one", " ", "two", " ", "three"]
+    assert chunks[0].response_metadata["routellm"]["served_by"] == "strong"
+    merged = chunks[0]
+    for c in chunks[1:]:
+        merged = merged + c
+    assert merged.content == "one two three" and merged.response_metadata["routellm"]["model"] == "strong"
+
+
+def test_stream_really_streams() -> None:
+    ticker = Ticker(produced=[])
+    model = ChatRouteLLM(strong=ticker, weak=fake("weak"), router=KeywordRouter())
+    stream = model.stream(HARD)
+    first = next(stream)
+    assert first.content == "a" and ticker.produced == ["a"]  # the child has produced only what we got
+    assert [c.content for c in stream] == ["b", "c", ""] and ticker.produced == ["a", "b", "c"]
+
+
+async def test_astream_really_streams() -> None:
+    ticker = Ticker(produced=[])
+    model = ChatRouteLLM(strong=ticker, weak=fake("weak"), router=KeywordRouter())
+    got: list[tuple[str, int]] = []
+    async for chunk in model.astream(HARD):
+        got.append((chunk.content, len(ticker.produced)))
+    assert got[:3] == [("a", 1), ("b", 2), ("c", 3)]
+
+
+async def test_astream_events_come_from_the_chosen_child_run() -> None:
+    model = ChatRouteLLM(strong=fake("strong answer"), weak=fake("small reply here"), router=KeywordRouter())
+    events = [e async for e in model.astream_events(EASY, version="v2")]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "on_chat_model_start" and kinds[-1] == "on_chat_model_end"
+    tokens = [e["data"]["chunk"].content for e in events if e["event"] == "on_chat_model_stream"]
+    assert "".join(tokens) == "small reply here"
+    assert all(e["metadata"]["routellm"]["served_by"] == "weak" for e in events)
+
+
+def test_stream_events_v3_is_the_chosen_childs_stream() -> None:
+    model = ChatRouteLLM(strong=fake("strong answer"), weak=fake("weak answer"), router=KeywordRouter())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # v3 is a LangChain beta API and may say so
+        stream = model.stream_events(HARD, version="v3")
+        assert list(stream.text) == ["strong", " ", "answer"]
+
+
+def test_streaming_true_makes_invoke_stream_from_the_child() -> None:
+    recorder = Recorder()
+    model = ChatRouteLLM(strong=fake("x y z"), weak=fake("w"), router=KeywordRouter(), streaming=True)
+    out = model.invoke(HARD, config={"callbacks": [recorder]})
+    assert out.content == "x y z" and isinstance(out, AIMessage) and not isinstance(out, AIMessageChunk)
+    assert recorder.tokens[:5] == ["x", " ", "y", " ", "z"]
+    assert out.response_metadata["routellm"]["served_by"] == "strong"
+
+
+def test_disable_streaming_answers_stream_in_one_piece() -> None:
+    model = ChatRouteLLM(strong=fake("x y z"), weak=fake("w"), router=KeywordRouter(), disable_streaming=True)
+    chunks = list(model.stream(HARD))
+    assert len(chunks) == 1 and chunks[0].content == "x y z"
+
+
+def test_generate_opens_a_router_run_with_the_child_nested() -> None:
+    recorder = Recorder()
+    result = routed().generate([[HumanMessage(HARD)], [HumanMessage(EASY)]], callbacks=[recorder])
+    texts = [g[0].message.content for g in result.generations]
+    assert texts == ["strong answer", "weak answer"]
+    assert result.generations[1][0].message.response_metadata["routellm"]["model"] == "weak"
+    router_runs = [s for s in recorder.starts if "routellm" not in s["metadata"]]
+    child_runs = [s for s in recorder.starts if "routellm" in s["metadata"]]
+    assert len(router_runs) == 2 and all(s["metadata"]["ls_provider"] == "routellm" for s in router_runs)
+    assert [s["metadata"]["routellm"]["served_by"] for s in child_runs] == ["strong", "weak"]
+
+
+def test_rate_limiter_is_acquired_per_call() -> None:
+    class Counting(BaseRateLimiter):
+        n: int = 0
+
+        def acquire(self, *, blocking: bool = True) -> bool:
+            Counting.n += 1
+            return True
+
+        async def aacquire(self, *, blocking: bool = True) -> bool:
+            Counting.n += 1
+            return True
+
+    model = routed(rate_limiter=Counting())
+    model.invoke(HARD)
+    list(model.stream(EASY))
+    assert Counting.n == 2
+
+
+# ---- observability ---------------------------------------------------------------------
+def test_decision_and_served_model_reach_callbacks_and_tracing_params() -> None:
+    recorder = Recorder()
+    model = ChatRouteLLM(
+        strong=ScriptedChatModel(model="big-model", replies=["s"]),
+        weak=ScriptedChatModel(model="small-model", replies=["w"]),
+        router=KeywordRouter(),
+    )
+    out = model.invoke(EASY, config={"callbacks": [recorder], "tags": ["mine"], "metadata": {"user": "u1"}})
+    (start,) = recorder.starts
+    assert start["metadata"]["routellm"]["served_by"] == "weak"
+    assert start["metadata"]["ls_model_name"] == "small-model"  # the model that served, not the router
+    assert start["metadata"]["user"] == "u1"
+    assert {"mine", "routellm", "routellm:weak"} <= set(start["tags"])
+    assert out.response_metadata["routellm"]["model_name"] == "small-model"
+
+
+def test_own_callbacks_tags_and_metadata_apply_to_every_call() -> None:
+    recorder = Recorder()
+    model = routed(callbacks=[recorder], tags=["router-tag"], metadata={"team": "search"})
+    model.invoke(HARD)
+    model.invoke(EASY)
+    assert len(recorder.starts) == 2
+    assert all("router-tag" in s["tags"] and s["metadata"]["team"] == "search" for s in recorder.starts)
+
+
+def test_router_level_tracing_params_and_identity() -> None:
+    model = ChatRouteLLM(
+        strong=ScriptedChatModel(model="big-model"), weak=ScriptedChatModel(model="small-model"), router=KeywordRouter(), temperature=0.3
+    )
+    ls = model._get_ls_params(stop=["x"])
+    assert ls["ls_provider"] == "routellm" and ls["ls_model_name"] == "router-keyword-0.5"
+    assert ls["ls_temperature"] == 0.3 and ls["ls_stop"] == ["x"]
+    assert model._identifying_params["models"] == {"strong": "big-model", "weak": "small-model"}
+
+
+# ---- sticky sessions --------------------------------------------------------------------
+def test_sticky_sessions_keep_a_threads_first_decision() -> None:
+    model = routed(router={"router": "random", "seed": 0}, threshold=0.5, sticky_sessions=True)
+    served = {model.invoke(f"question {i}", config={"configurable": {"thread_id": "t1"}}).content for i in range(12)}
+    assert len(served) == 1
+    by_metadata = {model.invoke(f"q {i}", config={"metadata": {"session_id": "s9"}}).content for i in range(12)}
+    assert len(by_metadata) == 1
+    unsticky = {model.invoke(f"question {i}").content for i in range(12)}  # no session id: decided per call
+    assert unsticky == {"strong answer", "weak answer"}
+
+
+def test_a_shared_controller_shares_sessions_between_models() -> None:
+    controller = RoutingController(KeywordRouter(), sticky_sessions=True)
+    first = ChatRouteLLM(strong=fake("A-strong"), weak=fake("A-weak"), controller=controller)
+    second = ChatRouteLLM(strong=fake("B-strong"), weak=fake("B-weak"), controller=controller)
+    cfg = {"configurable": {"thread_id": "shared"}}
+    assert first.invoke(HARD, config=cfg).content == "A-strong"
+    assert second.invoke(EASY, config=cfg).content == "B-strong"  # sticky: the thread stays on strong
+
+
+# ---- fallbacks ----------------------------------------------------------------------------
+def test_no_user_text_is_answered_by_the_fallback_child_and_flagged() -> None:
+    model = routed(fallback="weak")
+    out = model.invoke([SystemMessage("You are terse.")])
+    meta = out.response_metadata["routellm"]
+    assert out.content == "weak answer" and meta["fallback"] is True and meta["score"] is None
+    assert "empty" in meta["reason"]
+    image_only = [HumanMessage(content=[{"type": "image_url", "image_url": {"url": "http://x/y.png"}}])]
+    assert model.invoke(image_only).response_metadata["routellm"]["fallback"] is True
+
+
+def test_router_failure_is_answered_by_the_fallback_child_and_flagged() -> None:
+    out = routed(router=BrokenRouter(threshold=0.5)).invoke(EASY)
+    meta = out.response_metadata["routellm"]
+    assert out.content == "strong answer" and meta["fallback"] is True and "RuntimeError" in meta["reason"]
+
+
+def test_routing_timeout_is_answered_by_the_fallback_child() -> None:
+    out = routed(router=SlowRouter(), timeout=0.02, fallback="weak").invoke(HARD)
+    meta = out.response_metadata["routellm"]
+    assert out.content == "weak answer" and meta["fallback"] is True and "TimeoutError" in meta["reason"]
+
+
+def test_a_raising_route_on_callable_falls_back_instead_of_failing() -> None:
+    def bad(messages: Any) -> str:
+        raise KeyError("no such field")
+
+    meta = routed(route_on=bad).invoke(HARD).response_metadata["routellm"]
+    assert meta["fallback"] is True and "route_on raised KeyError" in meta["reason"]
+
+
+def test_failing_child_raises_unless_fallback_on_error() -> None:
+    with pytest.raises(RuntimeError, match="provider is down"):
+        routed(strong=Failing()).invoke(HARD)
+    out = routed(strong=Failing(), fallback_on_error=True).invoke(HARD)
+    meta = out.response_metadata["routellm"]
+    assert out.content == "weak answer" and meta["model"] == "strong" and meta["served_by"] == "weak"
+    assert meta["child_fallback"] is True and "provider is down" in meta["errors"][0]
+
+
+async def test_failing_child_falls_back_on_the_async_and_streaming_paths() -> None:
+    model = routed(strong=Failing(), fallback_on_error=True)
+    assert (await model.ainvoke(HARD)).content == "weak answer"
+    chunks = [c async for c in model.astream(HARD)]
+    assert "".join(c.content for c in chunks) == "weak answer"
+    assert chunks[0].response_metadata["routellm"]["child_fallback"] is True
+    assert "".join(c.content for c in model.stream(HARD)) == "weak answer"
+
+
+def test_both_children_failing_raises_the_last_error() -> None:
+    with pytest.raises(RuntimeError, match="provider is down"):
+        routed(strong=Failing(), weak=Failing(), fallback_on_error=True).invoke(HARD)
+
+
+def test_max_retries_retries_the_chosen_child_first() -> None:
+    flaky = FlakyOnce(responses=[AIMessage("recovered")])
+    out = routed(strong=flaky, max_retries=1).invoke(HARD)
+    meta = out.response_metadata["routellm"]
+    assert out.content == "recovered" and meta["served_by"] == "strong" and len(meta["errors"]) == 1
+
+
+def test_langchain_with_fallbacks_works_around_the_router() -> None:
+    guarded = routed(strong=Failing(), weak=Failing()).with_fallbacks([fake("backup answer")])
+    assert guarded.invoke(HARD).content == "backup answer"
+
+
+# ---- configuration errors -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"router": "no-such-router"}, UnknownRouterError, "no-such-router"),
+        ({"router": "router-mf-abc"}, UnknownRouterError, "router-mf-abc"),
+        ({"weak": None}, ConfigError, r"missing child model\(s\) \['weak'\]"),
+        ({"strong": "openai:gpt-4o"}, ConfigError, "child 'strong' must be a LangChain BaseChatModel.*openai:gpt-4o"),
+        ({"weak": object()}, ConfigError, "child 'weak' must be a LangChain BaseChatModel"),
+        ({"threshold": 1.5}, InvalidThresholdError, "1.5"),
+        ({"threshold": "high"}, InvalidThresholdError, "high"),
+        ({"strong_share": -0.1}, InvalidThresholdError, "-0.1"),
+        ({"strng": fake("x")}, ConfigError, "strng"),
+        ({"fallback": "backup"}, ConfigError, "fallback 'backup'"),
+        ({"route_on": "first_message"}, ConfigError, "first_message"),
+        ({"max_retries": -1}, ConfigError, "-1"),
+        ({"session_keys": "thread_id"}, ConfigError, "thread_id"),
+        ({"cache": True}, ConfigError, "cache"),
+        ({"controller": "mf"}, ConfigError, "controller must be"),
+        ({"controller": RoutingController(KeywordRouter())}, ConfigError, r"drop \['router'\]"),
+    ],
+)
+def test_bad_configuration_raises_a_clear_error(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        routed(**kwargs)
+
+
+def test_pool_children_must_match_the_controller_keys() -> None:
+    pool = ChatRouteLLM(models={"strong": fake("S"), "weak": fake("W")}, router=KeywordRouter())
+    assert pool.invoke(HARD).content == "S" and set(pool.children) == {"strong", "weak"}
+    with pytest.raises(ConfigError, match=r"no child is given for \['strong', 'weak'\]"):
+        ChatRouteLLM(models={"gpt-4o": fake("a"), "mini": fake("b")}, router=KeywordRouter())
+    with pytest.raises(ConfigError, match=r"children \['extra'\] can never be chosen"):
+        ChatRouteLLM(models={"strong": fake("S"), "weak": fake("W"), "extra": fake("E")}, router=KeywordRouter())
+    with pytest.raises(ConfigError, match="not both"):
+        ChatRouteLLM(models={"strong": fake("S"), "weak": fake("W")}, strong=fake("S"), router=KeywordRouter())
+
+
+def test_an_extra_fallback_child_is_allowed() -> None:
+    model = ChatRouteLLM(
+        models={"strong": fake("S"), "weak": fake("W"), "backup": fake("B")}, router=BrokenRouter(threshold=0.5), fallback="backup"
+    )
+    assert model.invoke(HARD).content == "B"

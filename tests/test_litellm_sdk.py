@@ -1,0 +1,248 @@
+"""litellm_adapter on the SDK: a litellm.Router with the RouteLLM strategy, mock_response deployments."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import litellm
+import numpy as np
+import pytest
+
+from litellm_adapter import CostTracker, decision_of, install_routing, summarize, track_costs
+from litellm_adapter.proxy import RouteLLMProxyCallback
+from routellm_plugins import RoutingController
+from routellm_plugins.routers.base import Router as CoreRouter
+
+STRONG_TEXT, WEAK_TEXT = "answer from gpt-4o", "answer from gpt-4o-mini"
+USER = [{"role": "user", "content": "Prove that there are infinitely many primes."}]
+
+
+def _dep(name: str, model: str, reply, role: str | None = None) -> dict:
+    dep = {"model_name": name, "litellm_params": {"model": model, "api_key": "mock-key", "mock_response": reply}}
+    if role:
+        dep["model_info"] = {"routellm_model": role}
+    return dep
+
+
+def model_list(weak_reply=WEAK_TEXT) -> list[dict]:
+    return [
+        _dep("gpt-4o", "openai/gpt-4o", STRONG_TEXT),
+        _dep("gpt-4o-mini", "openai/gpt-4o-mini", WEAK_TEXT),
+        _dep("routellm", "openai/gpt-4o", STRONG_TEXT, "strong"),
+        _dep("routellm", "openai/gpt-4o-mini", weak_reply, "weak"),
+    ]
+
+
+def routed(threshold: float, weak_reply=WEAK_TEXT, **router_kwargs) -> litellm.Router:
+    r = litellm.Router(model_list=model_list(weak_reply), **router_kwargs)
+    install_routing(r, {"routellm": {"router": {"router": "random", "seed": 0}, "threshold": threshold}}, track_costs=False)
+    return r
+
+
+def text_of(resp) -> str:
+    return resp.choices[0].message.content
+
+
+def stream_text(chunks) -> str:
+    return "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
+
+
+@pytest.fixture
+def tracker():
+    t = track_costs(CostTracker())
+    yield t
+    litellm.callbacks[:] = [cb for cb in litellm.callbacks if cb is not t]
+
+
+# ---- routing by score ----------------------------------------------------------------------
+def test_threshold_zero_routes_strong_and_one_routes_weak():
+    strong = routed(0.0).completion(model="routellm", messages=USER)
+    weak = routed(1.0).completion(model="routellm", messages=USER)
+    assert (text_of(strong), strong.model) == (STRONG_TEXT, "gpt-4o")
+    assert (text_of(weak), weak.model) == (WEAK_TEXT, "gpt-4o-mini")
+    assert decision_of(strong)["model"] == "strong" and decision_of(strong)["served"] == "openai/gpt-4o"
+    assert decision_of(weak)["model"] == "weak" and decision_of(weak)["served"] == "openai/gpt-4o-mini"
+
+
+def test_decision_is_reported_with_score_threshold_and_router():
+    r = routed(0.5)
+    expected = np.random.default_rng(0).random(4)  # the seeded random router's scores, in call order
+    for score in expected:
+        resp = r.completion(model="routellm", messages=USER)
+        d = decision_of(resp)
+        assert d["score"] == pytest.approx(score)
+        assert d["threshold"] == 0.5 and d["router"] == "random" and d["fallback"] is False
+        assert d["model"] == ("strong" if score >= 0.5 else "weak")
+        assert text_of(resp) == (STRONG_TEXT if score >= 0.5 else WEAK_TEXT)
+
+
+def test_route_to_other_model_groups_by_name():
+    r = litellm.Router(model_list=model_list())
+    install_routing(r, {"cheap-first": {"router": "random", "threshold": 1.0, "models": {"strong": "gpt-4o", "weak": "gpt-4o-mini"}}}, track_costs=False)
+    resp = r.completion(model="cheap-first", messages=USER)
+    assert text_of(resp) == WEAK_TEXT and decision_of(resp)["route"] == "cheap-first"
+
+
+def test_model_string_route_and_untagged_group_ordered_by_price():
+    ml = [_dep("router-random-0.0", "openai/gpt-4o-mini", WEAK_TEXT), _dep("router-random-0.0", "openai/gpt-4o", STRONG_TEXT)]
+    r = litellm.Router(model_list=ml)
+    strategy = install_routing(r, track_costs=False)  # routes discovered from the model_list
+    route = strategy.routes["router-random-0.0"]
+    assert route.targets["strong"].litellm_model == "openai/gpt-4o"  # dearer in LiteLLM's price map
+    assert text_of(r.completion(model="router-random-0.0", messages=USER)) == STRONG_TEXT
+
+
+def test_unrouted_names_pass_through():
+    r = routed(1.0)
+    resp = r.completion(model="gpt-4o", messages=USER)
+    assert text_of(resp) == STRONG_TEXT and decision_of(resp) is None
+
+
+# ---- sync / async / streaming --------------------------------------------------------------
+async def test_async_completion_routes():
+    resp = await routed(1.0).acompletion(model="routellm", messages=USER)
+    assert text_of(resp) == WEAK_TEXT and decision_of(resp)["model"] == "weak"
+
+
+def test_sync_streaming_routes():
+    stream = routed(1.0).completion(model="routellm", messages=USER, stream=True)
+    assert decision_of(stream)["model"] == "weak"
+    assert stream_text(list(stream)) == WEAK_TEXT
+
+
+async def test_async_streaming_routes():
+    stream = await routed(0.0).acompletion(model="routellm", messages=USER, stream=True)
+    chunks = [c async for c in stream]
+    assert stream_text(chunks) == STRONG_TEXT and decision_of(stream)["model"] == "strong"
+
+
+# ---- reliability --------------------------------------------------------------------------
+def test_failed_deployment_uses_litellm_fallbacks():
+    r = routed(1.0, weak_reply="litellm.InternalServerError", num_retries=0, fallbacks=[{"routellm": ["gpt-4o"]}])
+    resp = r.completion(model="routellm", messages=USER)
+    assert text_of(resp) == STRONG_TEXT  # the weak pick failed; LiteLLM's fallback served it
+    assert decision_of(resp)["model"] == "weak"
+    assert resp._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"] == 1
+
+
+async def test_failed_deployment_without_fallbacks_raises():
+    r = routed(1.0, weak_reply="litellm.InternalServerError", num_retries=0)
+    with pytest.raises(litellm.InternalServerError):
+        await r.acompletion(model="routellm", messages=USER)
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "system", "content": "You are terse."}],
+        [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}],
+        [{"role": "user", "content": "   "}],
+    ],
+    ids=["system-only", "image-only", "whitespace"],
+)
+def test_unscorable_request_goes_to_fallback_and_says_so(messages):
+    resp = routed(1.0).completion(model="routellm", messages=messages)
+    d = decision_of(resp)
+    assert text_of(resp) == STRONG_TEXT and d["model"] == "strong"
+    assert d["fallback"] is True and d["score"] is None and "no user text" in d["reason"]
+
+
+class _BrokenRouter(CoreRouter):
+    name = "broken"
+
+    def _score(self, prompts):
+        raise RuntimeError("embedder exploded")
+
+
+async def test_scoring_error_goes_to_configured_fallback():
+    r = litellm.Router(model_list=model_list())
+    install_routing(r, {"routellm": {"controller": RoutingController(_BrokenRouter(threshold=0.5), fallback="weak")}}, track_costs=False)
+    resp = await r.acompletion(model="routellm", messages=USER)
+    d = decision_of(resp)
+    assert text_of(resp) == WEAK_TEXT and d["fallback"] is True and "embedder exploded" in d["reason"]
+
+
+# ---- costs -------------------------------------------------------------------------------
+def wait_for(tracker: CostTracker, ids: list[str], timeout: float = 10.0) -> dict[str, list[dict]]:
+    """Rows of these call ids, after they landed (plus a grace period for any duplicate)."""
+    end = time.monotonic() + timeout
+    while not set(ids) <= {row["call_id"] for row in tracker.rows} and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    out: dict[str, list[dict]] = {i: [] for i in ids}
+    for row in tracker.rows:
+        if row["call_id"] in out:
+            out[row["call_id"]].append(row)
+    return out
+
+
+def check_weak_rows(by_id: dict[str, list[dict]]) -> None:
+    assert all(len(rows) == 1 for rows in by_id.values()), {k: len(v) for k, v in by_id.items()}  # each call once
+    rows = [r[0] for r in by_id.values()]
+    for row in rows:
+        assert row["model"] == "weak" and "gpt-4o-mini" in row["served"]
+        weak = row["prompt_tokens"] * 1.5e-07 + row["completion_tokens"] * 6e-07
+        strong = row["prompt_tokens"] * 2.5e-06 + row["completion_tokens"] * 1e-05
+        assert row["cost"] == pytest.approx(weak) and row["baseline_cost"] == pytest.approx(strong)
+        assert row["saved"] == pytest.approx(strong - weak) and row["saved"] > 0
+    s = summarize(rows)
+    assert s["requests"] == len(rows) and s["by_model"] == {"weak": len(rows)}
+    assert s["saved"] == pytest.approx(sum(r["saved"] for r in rows)) and 90 < s["saved_pct"] < 100
+
+
+def test_cost_rows_once_per_sync_call_against_strong_baseline(tracker):
+    r = routed(1.0)
+    ids = [r.completion(model="routellm", messages=USER)._hidden_params["litellm_call_id"]]
+    stream = r.completion(model="routellm", messages=USER, stream=True)
+    _ = list(stream)
+    ids.append(stream._hidden_params["litellm_call_id"])
+    check_weak_rows(wait_for(tracker, ids))
+
+
+async def test_cost_rows_once_per_async_call_against_strong_baseline(tracker):
+    r = routed(1.0)
+    ids = [(await r.acompletion(model="routellm", messages=USER))._hidden_params["litellm_call_id"]]
+    stream = await r.acompletion(model="routellm", messages=USER, stream=True)
+    _ = [c async for c in stream]
+    ids.append(stream._hidden_params["litellm_call_id"])
+    end = time.monotonic() + 10
+    while not set(ids) <= {row["call_id"] for row in tracker.rows} and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    check_weak_rows(wait_for(tracker, ids))
+
+
+def test_unrouted_calls_are_not_counted(tracker):
+    r = routed(0.0)
+    plain = r.completion(model="gpt-4o-mini", messages=USER)._hidden_params["litellm_call_id"]
+    routed_id = r.completion(model="routellm", messages=USER)._hidden_params["litellm_call_id"]
+    rows = wait_for(tracker, [plain, routed_id])
+    assert rows[plain] == [] and [row["model"] for row in rows[routed_id]] == ["strong"]
+    assert rows[routed_id][0]["saved"] == 0
+
+
+def test_summarize_counts_fallbacks_and_unpriced_rows():
+    rows = [
+        {"model": "weak", "fallback": False, "cost": 1.0, "baseline_cost": 4.0},
+        {"model": "strong", "fallback": True, "cost": 4.0, "baseline_cost": 4.0},
+        {"model": "weak", "fallback": False, "cost": None, "baseline_cost": None},
+    ]
+    s = summarize(rows)
+    assert s == {"requests": 3, "by_model": {"strong": 1, "weak": 2}, "fallbacks": 1, "unpriced": 1,
+                 "cost": 5.0, "baseline_cost": 8.0, "saved": 3.0, "saved_pct": 37.5}
+
+
+# ---- the proxy callback, in process (async Router, no server) -------------------------------
+async def test_proxy_callback_routes_inside_deployment_selection():
+    ml = model_list()
+    ml[2]["model_info"]["routellm"] = {"router": "random", "threshold": 1.0}
+    r = litellm.Router(model_list=ml, num_retries=0)
+    cb = RouteLLMProxyCallback(router=r)
+    litellm.callbacks.append(cb)
+    try:
+        texts = {text_of(await r.acompletion(model="routellm", messages=USER)) for _ in range(4)}
+        other = await r.acompletion(model="gpt-4o", messages=USER)
+    finally:
+        litellm.callbacks[:] = [c for c in litellm.callbacks if c is not cb]
+    assert texts == {WEAK_TEXT}  # without the callback LiteLLM would shuffle between both
+    assert text_of(other) == STRONG_TEXT
