@@ -477,3 +477,55 @@ def test_an_extra_fallback_child_is_allowed() -> None:
         models={"strong": fake("S"), "weak": fake("W"), "backup": fake("B")}, router=BrokenRouter(threshold=0.5), fallback="backup"
     )
     assert model.invoke(HARD).content == "B"
+
+
+# ---- small pieces ---------------------------------------------------------------------------
+def test_profile_is_what_every_child_can_do() -> None:
+    strong = ScriptedChatModel(profile={"tool_calling": True, "image_inputs": True, "max_input_tokens": 128_000})
+    weak = ScriptedChatModel(profile={"tool_calling": True, "image_inputs": False, "max_input_tokens": 32_000})
+    model = ChatRouteLLM(strong=strong, weak=weak, router=KeywordRouter())
+    assert model.profile == {"tool_calling": True, "image_inputs": False, "max_input_tokens": 32_000}
+    assert routed().profile is None  # a child without a profile: nothing is promised
+
+
+def test_fast_decision_dict_matches_the_core_to_dict() -> None:
+    from langchain_adapter.context import decision_dict
+
+    decision = KeywordRouter().route(HARD)
+    assert decision_dict(decision) == decision.to_dict()
+
+
+class PoolController(RoutingController):
+    """A three-model controller standing in for pool routing: the keys come from ``keys``."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return ("gpt-4o", "mini", "local")
+
+    def _route(self, text: str) -> Decision:
+        key = "gpt-4o" if "prove" in text.lower() else ("local" if len(text) < 12 else "mini")
+        return Decision(key, None, self.threshold, "pool-stub", 0.0)
+
+
+def test_a_pool_controller_routes_among_named_children() -> None:
+    controller = PoolController(KeywordRouter(), fallback="mini")
+    model = ChatRouteLLM(models={"gpt-4o": fake("big"), "mini": fake("medium"), "local": fake("tiny")}, controller=controller)
+    assert [model.invoke(q).content for q in (HARD, EASY, "a longer but easy question")] == ["big", "tiny", "medium"]
+    assert model.invoke([SystemMessage("no user text")]).content == "medium"  # the pool's fallback
+    assert model.invoke(HARD).response_metadata["routellm"]["served_by"] == "gpt-4o"
+    with pytest.raises(ConfigError, match=r"no child is given for \['local'\]"):
+        ChatRouteLLM(models={"gpt-4o": fake("big"), "mini": fake("medium")}, controller=controller)
+
+
+def test_pool_settings_reach_the_core() -> None:
+    children = {"gpt-4o": fake("big"), "mini": fake("small")}
+    with pytest.raises(ConfigError, match="pool router"):  # the core refuses pool settings on a two-model router
+        ChatRouteLLM(models=children, router="random", pool={"gpt-4o": 5.0, "mini": 0.2}, lam=0.5)
+
+
+def test_threshold_can_be_a_configurable_field_per_request() -> None:
+    from langchain_core.runnables import ConfigurableField
+
+    model = routed(threshold=0.95).configurable_fields(threshold=ConfigurableField(id="routing_threshold"))
+    assert model.invoke(HARD).content == "weak answer"
+    assert model.invoke(HARD, config={"configurable": {"routing_threshold": 0.5}}).content == "strong answer"

@@ -175,3 +175,15 @@ def test_structured_output_method_and_options_reach_every_child(method: str) -> 
     structured = model.with_structured_output(Person, method=method, strict=True)
     assert structured.invoke(EASY) == Person(name="Bob", age=2)
     assert seen == [("big", {"method": method, "strict": True}), ("small", {"method": method, "strict": True})]
+
+
+def test_with_fallbacks_then_bind_tools_keeps_the_router_and_its_backup() -> None:
+    class Down(ScriptedChatModel):
+        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+            raise RuntimeError("down")
+
+    backup = ScriptedChatModel(model="backup", replies=["backup answer"])
+    model = ChatRouteLLM(strong=Down(), weak=Down(), router=KeywordRouter())
+    guarded = model.with_fallbacks([backup]).bind_tools([multiply])
+    assert guarded.invoke(HARD).content == "backup answer"
+    assert backup.calls[0]["kwargs"]["tools"][0]["function"]["name"] == "multiply"

@@ -9,7 +9,7 @@ import litellm
 import numpy as np
 import pytest
 
-from litellm_adapter import CostTracker, decision_of, install_routing, summarize, track_costs
+from litellm_adapter import CostTracker, decision_of, install_routing, summarize, track_costs, untrack_costs
 from litellm_adapter.proxy import RouteLLMProxyCallback
 from routellm_plugins import RoutingController
 from routellm_plugins.routers.base import Router as CoreRouter
@@ -52,7 +52,7 @@ def stream_text(chunks) -> str:
 def tracker():
     t = track_costs(CostTracker())
     yield t
-    litellm.callbacks[:] = [cb for cb in litellm.callbacks if cb is not t]
+    untrack_costs(t)
 
 
 # ---- routing by score ----------------------------------------------------------------------
@@ -77,6 +77,18 @@ def test_decision_is_reported_with_score_threshold_and_router():
         assert text_of(resp) == (STRONG_TEXT if score >= 0.5 else WEAK_TEXT)
 
 
+def test_mf_router_routes_an_easy_and_a_hard_prompt_differently():
+    r = litellm.Router(model_list=model_list())
+    install_routing(r, {"routellm": {"router": "mf"}}, track_costs=False)  # the checkpoint's calibrated threshold
+    easy = r.completion(model="routellm", messages=[{"role": "user", "content": "What is 2 + 2?"}])
+    hard = r.completion(model="routellm", messages=[{"role": "user", "content":
+                        "Write a Python function that merges two sorted lists in linear time and explain its complexity."}])
+    de, dh = decision_of(easy), decision_of(hard)
+    assert de["router"] == dh["router"] == "mf" and de["score"] < de["threshold"] <= dh["score"]
+    assert (de["model"], text_of(easy)) == ("weak", WEAK_TEXT)
+    assert (dh["model"], text_of(hard)) == ("strong", STRONG_TEXT)
+
+
 def test_route_to_other_model_groups_by_name():
     r = litellm.Router(model_list=model_list())
     install_routing(r, {"cheap-first": {"router": "random", "threshold": 1.0, "models": {"strong": "gpt-4o", "weak": "gpt-4o-mini"}}}, track_costs=False)
@@ -97,6 +109,14 @@ def test_unrouted_names_pass_through():
     r = routed(1.0)
     resp = r.completion(model="gpt-4o", messages=USER)
     assert text_of(resp) == STRONG_TEXT and decision_of(resp) is None
+
+
+def test_reused_metadata_dict_does_not_mark_a_later_unrouted_call():
+    r = routed(1.0)
+    md = {"user": "u1"}
+    first = r.completion(model="routellm", messages=USER, metadata=md)
+    later = r.completion(model="gpt-4o", messages=USER, metadata=md)  # LiteLLM and the router both wrote into md
+    assert decision_of(first)["route"] == "routellm" and decision_of(later) is None
 
 
 # ---- sync / async / streaming --------------------------------------------------------------
@@ -243,6 +263,39 @@ async def test_proxy_callback_routes_inside_deployment_selection():
         texts = {text_of(await r.acompletion(model="routellm", messages=USER)) for _ in range(4)}
         other = await r.acompletion(model="gpt-4o", messages=USER)
     finally:
-        litellm.callbacks[:] = [c for c in litellm.callbacks if c is not cb]
+        litellm.logging_callback_manager.remove_callback_from_all_lists(cb)
     assert texts == {WEAK_TEXT}  # without the callback LiteLLM would shuffle between both
     assert text_of(other) == STRONG_TEXT
+
+
+# ---- pools: any controller keys, not just strong/weak ------------------------------------------
+class _LengthPool(RoutingController):
+    """A stand-in pool controller: short prompts to 'small', medium to 'mid', long to 'big'."""
+
+    def __init__(self) -> None:
+        super().__init__("random", threshold=0.5, fallback="strong")
+        self.fallback = "big"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return ("big", "mid", "small")
+
+    def decide(self, text, session_id=None):
+        from routellm_plugins import Decision
+
+        key = "small" if len(text) < 10 else "mid" if len(text) < 40 else "big"
+        return Decision(key, None, None, "length", 0.0)
+
+
+async def test_pool_keys_route_to_tagged_deployments_with_priciest_baseline():
+    ml = [_dep("pool", "openai/gpt-4o", "big", "big"), _dep("pool", "openai/gpt-4o-mini", "mid", "mid"),
+          _dep("pool", "openai/gpt-3.5-turbo", "small", "small")]
+    r = litellm.Router(model_list=ml)
+    strategy = install_routing(r, {"pool": {"controller": _LengthPool()}}, track_costs=False)
+    assert strategy.routes["pool"].baseline == "big"  # no 'strong' key: the dearest model is the baseline
+    for text, key in [("hi", "small"), ("a medium sized question here", "mid"), ("x" * 80, "big")]:
+        resp = await r.acompletion(model="pool", messages=[{"role": "user", "content": text}])
+        assert text_of(resp) == key and decision_of(resp)["model"] == key
+        assert decision_of(resp)["baseline_model"] == "openai/gpt-4o"
+    resp = r.completion(model="pool", messages=[{"role": "system", "content": "no user turn"}])
+    assert text_of(resp) == "big" and decision_of(resp)["fallback"] is True

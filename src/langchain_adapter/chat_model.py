@@ -11,11 +11,12 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk, message_chunk_to_message
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.prompt_values import PromptValue, StringPromptValue
+from langchain_core.prompt_values import StringPromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from langchain_adapter.config import (
+    POOL_KEYS,
     build_controller,
     check_keys,
     check_max_retries,
@@ -104,6 +105,14 @@ class ChatRouteLLM(BaseChatModel):
     """Seconds the routing decision may take before the fallback child serves (children keep their own timeouts)."""
     sticky_sessions: bool = False
     """Keep a conversation's first decision for its later calls (id from ``session_keys``)."""
+    pool: Any = None
+    """Pool routing (UniRoute): ``{name: cost}`` (or the core's other pool forms) for the ``models`` children."""
+    lam: float | None = None
+    """Pool routing: weight of cost against predicted quality."""
+    target_cost: float | None = None
+    """Pool routing: average cost per request to hold (instead of ``lam``)."""
+    quality_floor: float | None = None
+    """Pool routing: average predicted quality to hold (instead of ``lam``)."""
     controller: RoutingController | None = Field(default=None, exclude=True)
     """A ready RoutingController (shared with other adapters) instead of the settings above."""
     route_on: Any = LAST_HUMAN
@@ -123,7 +132,9 @@ class ChatRouteLLM(BaseChatModel):
     stop: list[str] | None = None
     """Default stop sequences for calls that give none."""
 
-    _dispatcher: Dispatcher = PrivateAttr()
+    # The per-call state lives in the instance __dict__ as ``_dispatcher`` (set in __init__ with
+    # object.__setattr__): a plain attribute read, where a pydantic PrivateAttr costs ~2 µs per access.
+    # It is deliberately not annotated, so pydantic does not manage it.
 
     def __init__(self, **data: Any) -> None:
         unknown = sorted(set(data) - set(type(self).model_fields))
@@ -134,6 +145,7 @@ class ChatRouteLLM(BaseChatModel):
             controller=data.get("controller"), router=data.get("router"), threshold=data.get("threshold"),
             strong_share=data.get("strong_share"), adaptive=data.get("adaptive", False), fallback=data.get("fallback"),
             timeout=data.get("timeout"), sticky_sessions=data.get("sticky_sessions", False),
+            **{k: data.get(k) for k in POOL_KEYS},
         )
         check_keys(controller, children)
         check_route_on(data.get("route_on", LAST_HUMAN))
@@ -142,7 +154,7 @@ class ChatRouteLLM(BaseChatModel):
         if data.get("cache") not in (None, False):
             raise ConfigError(f"cache={data['cache']!r}: ChatRouteLLM does not cache; set the cache on the child models")
         super().__init__(**data)
-        self._dispatcher = Dispatcher(
+        dispatcher = Dispatcher(
             controller,
             routes=children,
             names={k: served_model_name(m) for k, m in children.items()},
@@ -150,6 +162,7 @@ class ChatRouteLLM(BaseChatModel):
             fallback_on_error=self.fallback_on_error,
             max_retries=max_retries,
         )
+        object.__setattr__(self, "_dispatcher", dispatcher)
 
     @classmethod
     def from_config(
@@ -165,7 +178,8 @@ class ChatRouteLLM(BaseChatModel):
         (``"openai:gpt-4o"``) or a dict of ``init_chat_model`` kwargs. Routing keys:
         ``router``, ``checkpoint``, ``embedder``, ``threshold`` | ``strong_share``,
         ``adaptive``, ``window``, ``fallback``, ``timeout`` (or ``timeout_s``),
-        ``sticky_sessions``, ``max_sessions`` (top level or under ``routing:``). Adapter
+        ``sticky_sessions``, ``max_sessions``, and for pools ``pool``, ``lam`` |
+        ``target_cost`` | ``quality_floor`` (top level or under ``routing:``). Adapter
         keys: ``route_on``, ``session_keys``, ``fallback_on_error``, ``max_retries``,
         ``streaming``, ``temperature``, ``max_tokens``, ``stop``. ``init_model`` replaces
         ``init_chat_model``; ``overrides`` are extra ChatRouteLLM arguments.

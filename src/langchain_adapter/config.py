@@ -20,10 +20,13 @@ from routellm_plugins.controller import read_config
 
 DEFAULT_ROUTER = "mf"
 #: RoutingController settings that a ``router`` dict may carry besides what ``load_router`` takes.
-CONTROLLER_KEYS = ("strong_share", "adaptive", "window", "fallback", "timeout_s", "sticky_sessions", "max_sessions")
+CONTROLLER_KEYS = ("strong_share", "adaptive", "window", "fallback", "timeout_s", "sticky_sessions", "max_sessions",
+                   "pool", "lam", "target_cost", "quality_floor")
+#: Pool-routing (UniRoute) settings of the controller.
+POOL_KEYS = ("pool", "lam", "target_cost", "quality_floor")
 #: Keys of ``ChatRouteLLM.from_config`` that configure routing (``timeout`` and ``timeout_s`` are one).
 ROUTING_KEYS = ("router", "checkpoint", "embedder", "threshold", "strong_share", "adaptive", "window",
-                "fallback", "timeout", "timeout_s", "sticky_sessions", "max_sessions")
+                "fallback", "timeout", "timeout_s", "sticky_sessions", "max_sessions", *POOL_KEYS)
 #: Keys of ``ChatRouteLLM.from_config`` that configure the adapter itself.
 ADAPTER_KEYS = ("route_on", "session_keys", "fallback_on_error", "max_retries", "streaming",
                 "temperature", "max_tokens", "stop")
@@ -127,20 +130,26 @@ def build_controller(
     fallback: Any = None,
     timeout: Any = None,
     sticky_sessions: bool = False,
+    **pool: Any,
 ) -> RoutingController:
     """The RoutingController: ``controller`` as given, or one built from the router settings.
 
     ``router`` may be a name, a model string (``router-mf-0.116``), a Router, a
     RoutingController, or a dict for ``load_router`` that may also hold controller keys
     (``strong_share``, ``sticky_sessions``, ...); explicit arguments win over the dict.
+    ``pool`` holds the pool-routing settings (``pool``, ``lam``, ``target_cost``, ``quality_floor``).
     """
+    unknown_pool = sorted(set(pool) - set(POOL_KEYS))
+    if unknown_pool:
+        raise ConfigError(f"unknown routing settings {unknown_pool}")
+    pool = {k: v for k, v in pool.items() if v is not None}
     if isinstance(router, RoutingController):
         controller, router = router, None
     if controller is not None:
         if not isinstance(controller, RoutingController):
             raise ConfigError(f"controller must be a routellm_plugins.RoutingController, got {type(controller).__name__} {_short(controller)}")
         given = {"router": router, "threshold": threshold, "strong_share": strong_share, "fallback": fallback, "timeout": timeout}
-        given = {k: v for k, v in given.items() if v is not None}
+        given = {k: v for k, v in {**given, **pool}.items() if v is not None}
         given.update({k: True for k, v in (("adaptive", adaptive), ("sticky_sessions", sticky_sessions)) if v})
         if given:
             raise ConfigError(f"the controller already holds the routing settings; drop {sorted(given)} or the controller")
@@ -152,13 +161,15 @@ def build_controller(
         router = spec
         if threshold is not None and strong_share is None:
             extra.pop("strong_share", None)  # an explicit threshold replaces the dict's target share
-    explicit = {"threshold": threshold, "strong_share": strong_share, "fallback": fallback, "timeout_s": timeout}
+    explicit = {"threshold": threshold, "strong_share": strong_share, "fallback": fallback, "timeout_s": timeout, **pool}
     extra.update({k: v for k, v in explicit.items() if v is not None})
     if adaptive:
         extra["adaptive"] = True
     if sticky_sessions:
         extra["sticky_sessions"] = True
-    return RoutingController(DEFAULT_ROUTER if router is None else router, **extra)
+    if router is None and not any(k in extra for k in POOL_KEYS):
+        router = DEFAULT_ROUTER  # with pool settings the controller picks its pool router itself
+    return RoutingController(router, **extra)
 
 
 # ---- from_config -----------------------------------------------------------------------
@@ -236,7 +247,8 @@ def parse_config(
         if not Path(router_extra["checkpoint"]).is_absolute() and candidate.exists():
             router_extra["checkpoint"] = str(candidate)
     if router_extra:
-        spec = dict(router) if isinstance(router, Mapping) else {"router": router or DEFAULT_ROUTER}
+        default = "uniroute" if any(k in cfg for k in POOL_KEYS) else DEFAULT_ROUTER
+        spec = dict(router) if isinstance(router, Mapping) else {"router": router or default}
         router = {**spec, **router_extra}
     if router is not None:
         out["router"] = router

@@ -23,7 +23,7 @@ class RouterRunnable(Runnable[Any, Any]):
     message, or the whole conversation with ``route_on="conversation"``); a dict's
     ``input_key`` (default: its ``"messages"``, else its str values); or ``route_on(input)``.
     Router settings are those of :class:`ChatRouteLLM` (``router``, ``threshold`` or
-    ``strong_share``, ``fallback``, ``timeout``, ``sticky_sessions``, or a ``controller``).
+    ``strong_share``, ``fallback``, ``timeout``, ``sticky_sessions``, pool settings, or a ``controller``).
     """
 
     def __init__(
@@ -40,6 +40,10 @@ class RouterRunnable(Runnable[Any, Any]):
         timeout: float | None = None,
         sticky_sessions: bool = False,
         controller: RoutingController | None = None,
+        pool: Any = None,
+        lam: float | None = None,
+        target_cost: float | None = None,
+        quality_floor: float | None = None,
         route_on: RouteOn = LAST_HUMAN,
         input_key: str | None = None,
         session_keys: Sequence[str] = DEFAULT_SESSION_KEYS,
@@ -51,6 +55,7 @@ class RouterRunnable(Runnable[Any, Any]):
         self.controller = build_controller(
             controller=controller, router=router, threshold=threshold, strong_share=strong_share, adaptive=adaptive,
             fallback=fallback, timeout=timeout, sticky_sessions=sticky_sessions,
+            pool=pool, lam=lam, target_cost=target_cost, quality_floor=quality_floor,
         )
         check_keys(self.controller, self.routes)
         self.route_on = check_route_on(route_on)

@@ -18,6 +18,7 @@ _EXPORTS = {
     "summarize": "costs",
     "summary": "costs",
     "track_costs": "costs",
+    "untrack_costs": "costs",
     "check_proxy_config": "config",
     "router_from_config": "config",
     "decision_of": "decisions",

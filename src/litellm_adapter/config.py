@@ -9,7 +9,7 @@ import copy
 import os
 from typing import Any, Mapping
 
-from routellm_plugins import ConfigError, RouteLLMError
+from routellm_plugins import ConfigError
 from routellm_plugins.controller import read_config
 
 from litellm_adapter.routes import Route, build_routes

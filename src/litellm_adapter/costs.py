@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import uuid
 from collections import deque
 from typing import Any, Iterable, Mapping
 
@@ -105,8 +106,11 @@ class CostTracker(CustomLogger):
     row as a JSON line. Calls that were not routed are ignored.
     """
 
-    def __init__(self, log_path: str | os.PathLike[str] | None = None, max_rows: int = 100_000) -> None:
+    def __init__(self, log_path: str | os.PathLike[str] | None = None, max_rows: int = 100_000, name: str | None = None) -> None:
         super().__init__()
+        #: public and unique, so LiteLLM's callback manager (which de-duplicates loggers by class
+        #: name plus public str/int/bool attributes) keeps every tracker instance registered
+        self.name = name or f"routellm-costs-{uuid.uuid4().hex[:12]}"
         self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
         self._lock = threading.Lock()
         self._log_path: str | None = None if log_path is None else os.fspath(log_path)
@@ -181,6 +185,13 @@ def track_costs(tracker: CostTracker | None = None) -> CostTracker:
     if not any(cb is tracker for cb in litellm.callbacks):
         litellm.callbacks.append(tracker)
     return tracker
+
+
+def untrack_costs(tracker: CostTracker) -> None:
+    """Remove ``tracker`` from every LiteLLM callback list it was registered in."""
+    import litellm
+
+    litellm.logging_callback_manager.remove_callback_from_all_lists(tracker)
 
 
 def summary() -> dict[str, Any]:

@@ -56,11 +56,19 @@ def make_record(route: Route, decision: Decision) -> dict[str, Any]:
 
 
 def find_record(metadata: Any) -> dict[str, Any] | None:
-    """The decision record in a request's metadata, or None."""
+    """The decision record in a request's metadata, or None.
+
+    A record is only taken when it belongs to this call: its route is the call's model group or,
+    on a LiteLLM fallback hop, its original model group (a metadata dict a caller reuses for a
+    later, unrouted call still holds the old record, and must not count as routed).
+    """
     if not isinstance(metadata, Mapping):
         return None
     rec = metadata.get(RECORD_KEY)
-    return rec if isinstance(rec, dict) else None
+    if not isinstance(rec, dict):
+        return None
+    groups = {metadata.get("model_group"), metadata.get("original_model_group")} - {None}
+    return rec if not groups or rec.get("route") in groups else None
 
 
 def record_in_request(data: Mapping[str, Any] | None) -> dict[str, Any] | None:

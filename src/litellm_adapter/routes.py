@@ -1,6 +1,6 @@
 """Routes: which model name is routed, by which controller, to which deployments, at what price.
 
-A *route* is a model name a caller asks for (``router-mf-0.116``, ``routellm``). Its
+A *route* is a model name a caller asks for (``router-mf-0.57``, ``routellm``). Its
 targets map each controller key (``strong``/``weak`` or pool names) either to deployments
 inside the route's own model group (tagged ``model_info.routellm_model: <key>``, or told
 apart by price) or, in the SDK, to another model group of the ``model_list``.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from routellm_plugins import ConfigError, RoutingController, parse_model_string
@@ -57,7 +57,6 @@ class Route:
     controller: RoutingController
     targets: Mapping[str, Target]
     baseline: str = STRONG
-    litellm_models: frozenset[str] = field(default=frozenset())
 
     def target(self, key: str) -> Target:
         try:
@@ -298,7 +297,7 @@ def build_route(
             seen[m] = t.key
     targets = _costs_override(name, spec.get("costs"), targets)
     baseline = STRONG if STRONG in targets else max(targets.values(), key=lambda t: (t.input_cost_per_token or 0) + (t.output_cost_per_token or 0)).key
-    return Route(name, controller, targets, baseline, frozenset(_dep_model(d) for d in own))
+    return Route(name, controller, targets, baseline)
 
 
 def _targets_by_price(name: str, own: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, Target]:

@@ -11,7 +11,7 @@ from litellm.types.router import CustomRoutingStrategyBase
 
 from routellm_plugins import ConfigError, Decision, RoutingController
 
-from litellm_adapter.decisions import RECORD_KEY, STORE, adecide, decide, make_record
+from litellm_adapter.decisions import RECORD_KEY, STORE, adecide, decide, make_record, record_in_request
 from litellm_adapter.routes import Route, build_routes
 
 
@@ -86,8 +86,8 @@ class RouteLLMStrategy(CustomRoutingStrategyBase):
 
     def _carry(self, request_kwargs: dict[str, Any]) -> None:
         """A fallback hop of a routed call keeps the decision reachable from its response."""
-        record = _metadata(request_kwargs).get(RECORD_KEY)
-        if isinstance(record, dict):
+        record = record_in_request(request_kwargs)
+        if record is not None:
             self._remember(record, request_kwargs)
 
     def _apply(self, route: Route, decision: Decision, request_kwargs: dict[str, Any]) -> str:
@@ -125,10 +125,10 @@ def install_routing(
     if isinstance(routes, (str, os.PathLike)):
         from litellm_adapter.config import read_yaml
 
-        data = read_yaml(routes)
+        path, data = routes, read_yaml(routes)
         routes = data.get("routes")
         if not isinstance(routes, Mapping):
-            raise ConfigError(f"routing file {str(data.get('__path__', routes))!r} needs a top-level 'routes:' mapping")
+            raise ConfigError(f"routing file {str(path)!r} needs a top-level 'routes:' mapping, got {routes!r:.80}")
     built = build_routes(router.get_model_list() or [], routes)
     if not built:
         raise ConfigError(

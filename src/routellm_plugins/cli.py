@@ -69,7 +69,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     checkpoints = dict(kv.split("=", 1) for kv in args.checkpoint or [])
     table, path = evaluate_benchmark(args.benchmark, names, data_dir=args.data_dir, checkpoints=checkpoints,
                                      judgements=args.judgements, strong_model=args.strong_model, weak_model=args.weak_model,
-                                     plot=args.plot)
+                                     plot=args.plot, limit=args.limit)
     print(table)
     if path:
         print(f"plot written to {path}")
@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weak-model")
     e.add_argument("--data-dir", help="folder of the shared data (default: $ROUTELLM_DATA or ../shared/data)")
     e.add_argument("--plot", default="out/cost_quality.png", help="PNG path ('' for none)")
+    e.add_argument("--limit", type=int, help="evaluate only the first N graded prompts (quick checks)")
     e.set_defaults(func=cmd_evaluate)
 
     t = sub.add_parser("train", help="train mf or sw_ranking with the bundled recipe (see routellm_plugins.training)")

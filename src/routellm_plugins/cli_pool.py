@@ -131,7 +131,7 @@ def cmd_train_pool(args: argparse.Namespace) -> int:
     weak = args.weak or ("mixtral-8x7b-instruct" if "mixtral-8x7b-instruct" in models else None)
     router.strong_model, router.weak_model = strong, weak
     assert router.profiles is not None
-    router.calibrate(router.profiles.prompts, strong_share=args.strong_share)
+    router.calibrate_representative(args.strong_share)
     router.info = {
         **router.info, "data": args.data, "source": _SOURCES.get(args.data, ""), "cost_note": ds.cost_note,
         "n_train_prompts": len(ds.train),

@@ -27,18 +27,19 @@ ROUTER_ORDER = ("uniroute_kmeans", "uniroute_map", "pool_knn", "pool_zero")
 LABELS = {"uniroute_kmeans": "UniRoute-KMeans", "uniroute_map": "UniRoute-LearnedMap", "pool_knn": "K-NN", "pool_zero": "ZeroRouter"}
 
 #: RouterDC cost proxies. "params": parameter count in billions (Mistral-7B family 7.24, Llama-3-8B family 8.03);
-#: "uniform": 1 each (routing for quality only).
-PARAMS_B = {"mistral": 7.24, "llama-3-8b": 8.03, "llama3-8b": 8.03}
+#: zephyr-7b-beta is a Mistral-7B fine-tune. "uniform": 1 each (routing for quality only).
+PARAMS_B = {"mistral": 7.24, "zephyr-7b": 7.24, "llama-3-8b": 8.03, "llama3-8b": 8.03}
 ROUTERDC_TRAIN = ("mmlu_train", "gsm8k-train", "arc_challenge_train", "humaneval_train", "cmmlu_train")
 ROUTERDC_TEST = ("mmlu_test", "gsm8k-test", "arc_challenge_test", "humaneval_test", "cmmlu_test")
 
 #: Settings chosen by 5-fold CV on each train split (see README of the pool / the report); K-NN's k tuned the same way.
 DEFAULTS: dict[str, PoolSettings] = {
-    "routerbench": PoolSettings(k=16, prior=1.0, knn_k=10, temperature=20.0, weight_decay=1e-4, epochs=300, lr=0.01),
-    "routerdc": PoolSettings(k=16, prior=1.0, knn_k=10, temperature=20.0, weight_decay=1e-4, epochs=300, lr=0.01),
+    "routerbench": PoolSettings(k=16, prior=1.0, knn_k=10, temperature=20.0, weight_decay=1e-4, epochs=300, lr=0.01, n_representative=500),
+    "routerdc": PoolSettings(k=16, prior=1.0, knn_k=10, temperature=20.0, weight_decay=1e-4, epochs=300, lr=0.01, n_representative=500),
 }
-#: CV grid for ``--tune`` (kept small: the box is shared).
-TUNE_GRID: dict[str, Sequence[Any]] = {"k": (8, 16, 32), "temperature": (10.0, 30.0), "knn_k": (10, 40)}
+#: CV grids for ``--tune`` (kept small: the box is shared). UniRoute's clusters/map and K-NN's k are tuned separately.
+TUNE_GRID: dict[str, Sequence[Any]] = {"k": (8, 16, 32), "temperature": (10.0, 30.0), "prior": (1.0, 5.0)}
+KNN_GRID: dict[str, Sequence[Any]] = {"knn_k": (10, 25, 50, 100, 200, 400)}
 
 
 def param_proxy(model: str) -> float:
@@ -139,20 +140,28 @@ def _cv_score(dcost_all: np.ndarray, models_all: Sequence[str]):
 
 
 def tune(ds: Dataset, train_models: Sequence[str], base: PoolSettings, grid: dict[str, Sequence[Any]] | None = None,
-         n_folds: int = 3, seed: int = 0) -> tuple[PoolSettings, list]:
-    """CV on the train split with only ``train_models`` (two inner held-out draws); returns settings with the best UniRoute-map area (K-NN's k by its own area)."""
-    grid = grid or TUNE_GRID
+         knn_grid: dict[str, Sequence[Any]] | None = None, n_folds: int = 3, seed: int = 0, max_prompts: int | None = 2500,
+         ) -> tuple[PoolSettings, list]:
+    """CV on the train split using only ``train_models`` (two inner held-out draws among them).
+
+    UniRoute settings maximise the learned map's area; K-NN's k maximises K-NN's own area. At
+    most ``max_prompts`` train prompts (seeded draw) are used, to keep tuning cheap.
+    """
     cols = [ds.train.models.index(m) for m in train_models]
     sub = ds.train.select_models(list(train_models))
+    emb = ds.train_emb
+    if max_prompts is not None and len(sub) > max_prompts:
+        pick = np.sort(np.random.default_rng(seed).choice(len(sub), size=max_prompts, replace=False))
+        sub, emb = sub.subset(pick), emb[pick]
     dcost = np.asarray(ds.decision_costs)[cols]
     n_inner = max(1, len(train_models) // 3)
     inner = [held_out_models(train_models, n_inner, 1000 + seed + i) for i in range(2)]
-    res = cross_validate(sub, ds.train_emb, grid, score_fn=_cv_score(dcost, train_models), n_folds=n_folds,
-                         held_out_sets=inner, base=base, costs=dcost)
-    best_map = res.best("uniroute_map")
-    best_knn = res.best("pool_knn")
-    chosen = PoolSettings(**{**base.as_dict(), **best_map, "knn_k": best_knn.get("knn_k", base.knn_k)})
-    return chosen, res.scores
+    kw = dict(score_fn=_cv_score(dcost, train_models), n_folds=n_folds, held_out_sets=inner, costs=dcost)
+    res = cross_validate(sub, emb, grid or TUNE_GRID, base=base, **kw)
+    chosen = PoolSettings(**{**base.as_dict(), **res.best("uniroute_map")})
+    res_knn = cross_validate(sub, emb, knn_grid or KNN_GRID, base=chosen, **kw)
+    chosen.knn_k = int(res_knn.best("pool_knn")["knn_k"])
+    return chosen, res.scores + res_knn.scores
 
 
 @dataclass

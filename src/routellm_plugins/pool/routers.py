@@ -227,6 +227,19 @@ class PoolRouter(Router):
         q = self.predict(prompts, list(self.pair()))
         return np.clip(q[:, 0] - q[:, 1], 0.0, 1.0)
 
+    def calibrate_representative(self, strong_share: float) -> float:
+        """Set the two-model threshold that sends ``strong_share`` of the representative prompts to the strong model (no re-embedding)."""
+        from routellm_plugins.thresholds import threshold_for_share
+
+        self._check_ready()
+        assert self.profiles is not None
+        q = self.predict_embedded(self.profiles.embeddings, list(self.pair()))
+        scores = np.clip(q[:, 0] - q[:, 1], 0.0, 1.0)
+        self.threshold = threshold_for_share(scores, strong_share)
+        self.calibration_scores = scores
+        self.calibration = {"strong_share": float(strong_share), "n_prompts": int(len(scores)), "prompts": "representative"}
+        return self.threshold
+
     # ---- pool decisions ----------------------------------------------------------------
     def resolve(self, pool: Mapping[str, Any] | Sequence[str] | None = None) -> PoolSpec:
         """Validate ``pool`` against the profiles (see :func:`~routellm_plugins.pool.spec.resolve_pool`)."""
@@ -324,7 +337,7 @@ class PoolRouter(Router):
         }
         graded = ~np.isnan(p.scores)
         tensors = {
-            "rep_embeddings": p.embeddings.astype(np.float16),
+            "rep_embeddings": p.embeddings.astype(np.float32),
             "rep_scores": np.where(graded, p.scores, 0.0).astype(np.float32),
             "rep_graded": graded.astype(np.uint8),
         }

@@ -1,7 +1,8 @@
 """Pools as data: ``{key: cost}`` (or ``{key: {"cost": c, "profile": name}}``, or a list of keys) -> :class:`PoolSpec`.
 
-Costs come from one source for the whole pool: all given in the config, else the costs
-stored with the profiles, else LiteLLM's price map (input + output price per token).
+Costs come from one source for the whole pool: all given in the config; else the costs
+stored with the profiles (when every key is a profiled model's own name); else LiteLLM's
+price map for every key (input + output price per token).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def resolve_pool(pool: Mapping[str, Any] | Sequence[str] | None, profiles: LLMPr
         costs = [check_non_negative(c, f"cost of pool model {k!r}") for k, c in given]
         source = "config"
     else:
-        stored = [profiles.costs[profiles.column(p)] for _, p, _ in entries]
+        stored = [profiles.costs[profiles.column(p)] if k == p else math.nan for k, p, _ in entries]
         if all(math.isfinite(c) for c in stored):
             costs, source = [float(c) for c in stored], f"profiles ({profiles.cost_unit})"
         else:

@@ -44,13 +44,13 @@ class MatrixFactorizationRouter(Router):
         strong_model: str = ROUTELLM_STRONG,
         weak_model: str = ROUTELLM_WEAK,
         model_aliases: Mapping[str, str] | None = None,
-        dim: int = 64,
-        hidden: int = 256,
+        dim: int = 32,
+        hidden: int = 128,
         use_text_features: bool = True,
         epochs: int = 40,
         lr: float = 2e-3,
-        weight_decay: float = 1e-2,
-        dropout: float = 0.1,
+        weight_decay: float = 5e-2,
+        dropout: float = 0.3,
         batch_size: int = 256,
         target_pair_weight: float = 1.0,
         patience: int = 6,
@@ -224,7 +224,7 @@ class MatrixFactorizationRouter(Router):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
             score = val_score()
             self.history_.append({"epoch": epoch, "loss": total / n, "val_apgr": score})
             if validation:

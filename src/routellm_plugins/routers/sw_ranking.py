@@ -56,10 +56,10 @@ class SWRankingRouter(Router):
         strong_model: str = ROUTELLM_STRONG,
         weak_model: str = ROUTELLM_WEAK,
         model_aliases: dict[str, str] | None = None,
-        k: int = 64,
-        temperature: float = 0.05,
-        reg: float = 1.0,
-        max_train: int = 6000,
+        k: int = 256,
+        temperature: float = 0.1,
+        reg: float = 0.3,
+        max_train: int = 12000,
         seed: int = 0,
         embedder: Any = None,
         threshold: float | None = None,
@@ -135,17 +135,19 @@ class SWRankingRouter(Router):
         config["models"] = self.models_
         if isinstance(self.embedder_spec, str):
             config["embedder"] = self.embedder_spec
-        return config, {"train_embeddings": self.emb_, "train_scores": self.scores_, "prior": self.prior_.astype(np.float32)}
+        graded = ~np.isnan(self.scores_)
+        return config, {"train_embeddings": self.emb_, "train_scores": np.nan_to_num(self.scores_), "train_graded": graded.astype(np.uint8),
+                        "prior": self.prior_.astype(np.float32)}
 
     @classmethod
     def _from_state(cls, config: dict[str, Any], tensors: dict[str, np.ndarray], **overrides: Any) -> "SWRankingRouter":
         config = dict(config)
         models = config.pop("models")
         router = cls(**{**config, **overrides})
-        require(tensors, ["train_embeddings", "train_scores", "prior"], "sw_ranking checkpoint")
+        require(tensors, ["train_embeddings", "train_scores", "train_graded", "prior"], "sw_ranking checkpoint")
         router.models_ = list(models)
         router.emb_ = tensors["train_embeddings"]
-        router.scores_ = tensors["train_scores"]
+        router.scores_ = np.where(tensors["train_graded"].astype(bool), tensors["train_scores"], np.nan).astype(np.float32)
         router.prior_ = tensors["prior"].astype(np.float64)
         if router.scores_.shape != (router.emb_.shape[0], len(models)):
             raise ConfigError(f"sw_ranking checkpoint: scores {router.scores_.shape} do not fit {router.emb_.shape[0]} prompts × {len(models)} models")
