@@ -529,3 +529,23 @@ def test_threshold_can_be_a_configurable_field_per_request() -> None:
     model = routed(threshold=0.95).configurable_fields(threshold=ConfigurableField(id="routing_threshold"))
     assert model.invoke(HARD).content == "weak answer"
     assert model.invoke(HARD, config={"configurable": {"routing_threshold": 0.5}}).content == "strong answer"
+
+
+def test_bundled_mf_router_routes_real_prompts_by_their_score() -> None:
+    """The real bundled mf checkpoint and MiniLM embedder, at its median-calibrated threshold."""
+    from routellm_plugins import load_router
+    from routellm_plugins.demo import sample_prompts
+
+    prompts = [r["prompt"] for r in sample_prompts()[:40]]
+    scores = load_router("mf").score(prompts)
+    high, low = prompts[int(np.argmax(scores))], prompts[int(np.argmin(scores))]
+    llm = ChatRouteLLM(
+        strong=GenericFakeChatModel(messages=itertools.repeat(AIMessage("from strong"))),
+        weak=GenericFakeChatModel(messages=itertools.repeat(AIMessage("from weak"))),
+        router="mf",
+        strong_share=0.5,
+    )
+    strong, weak = llm.invoke([HumanMessage(high)]), llm.invoke([HumanMessage(low)])
+    assert strong.content == "from strong" and strong.response_metadata["routellm"]["router"] == "mf"
+    assert weak.content == "from weak"
+    assert strong.response_metadata["routellm"]["score"] == pytest.approx(float(scores.max()), abs=1e-6)
