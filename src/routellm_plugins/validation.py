@@ -17,6 +17,14 @@ def _preview(text: str, n: int = 40) -> str:
     return repr(text[:n] + ("…" if len(text) > n else ""))
 
 
+def _show(value: Any, n: int = 60) -> str:
+    """A short repr of ``value`` that cannot itself fail (huge ints refuse str conversion)."""
+    try:
+        return f"{value!r:.{n}}"
+    except Exception:  # noqa: BLE001 - only a label for an error message
+        return f"<{type(value).__name__}>"
+
+
 def clean_prompt(prompt: Any, index: int | None = None) -> str:
     """Return ``prompt`` as a str safe to tokenise, or raise InvalidPromptError.
 
@@ -28,7 +36,7 @@ def clean_prompt(prompt: Any, index: int | None = None) -> str:
     if isinstance(prompt, (bytes, bytearray)):
         raise InvalidPromptError(f"prompt{where} is bytes, not str: decode it first (e.g. .decode('utf-8'))")
     if not isinstance(prompt, str):
-        raise InvalidPromptError(f"prompt{where} must be a str, got {type(prompt).__name__}: {prompt!r:.60}")
+        raise InvalidPromptError(f"prompt{where} must be a str, got {type(prompt).__name__}: {_show(prompt)}")
     if not prompt.strip():
         raise InvalidPromptError(f"prompt{where} is empty or whitespace only: {_preview(prompt)}")
     if len(prompt) > MAX_PROMPT_CHARS_HEAD + MAX_PROMPT_CHARS_TAIL:
@@ -59,12 +67,10 @@ def check_unit_interval(value: Any, name: str) -> float:
     """Return ``value`` as a float in [0, 1], or raise InvalidThresholdError naming it."""
     if isinstance(value, bool):
         raise InvalidThresholdError(f"{name} must be a number in [0, 1], got the bool {value!r}")
-    if not isinstance(value, (int, float)):
-        try:
-            value = float(value)  # numpy scalars, numeric strings from configs
-        except (TypeError, ValueError):
-            raise InvalidThresholdError(f"{name} must be a number in [0, 1], got {value!r}") from None
-    value = float(value)
+    try:
+        value = float(value)  # ints, numpy scalars, numeric strings from configs
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+        raise InvalidThresholdError(f"{name} must be a number in [0, 1], got {_show(value)}") from None
     if math.isnan(value) or not 0.0 <= value <= 1.0:
         raise InvalidThresholdError(f"{name} must be in [0, 1], got {value!r}")
     return value
@@ -84,8 +90,8 @@ def check_non_negative(value: Any, name: str) -> float:
     """A finite number >= 0 (costs, lambda), or raise InvalidThresholdError naming it."""
     try:
         v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidThresholdError(f"{name} must be a number >= 0, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidThresholdError(f"{name} must be a number >= 0, got {_show(value)}") from None
     if isinstance(value, bool) or math.isnan(v) or math.isinf(v) or v < 0:
         raise InvalidThresholdError(f"{name} must be a finite number >= 0, got {value!r}")
     return v
