@@ -73,6 +73,7 @@ class SWRankingRouter(Router):
         self.embedder_spec = embedder
         self.models_: list[str] | None = None
         self.emb_: np.ndarray | None = None
+        self._emb32: np.ndarray | None = None
         self.scores_: np.ndarray | None = None
         self.prior_: np.ndarray | None = None
 
@@ -94,6 +95,7 @@ class SWRankingRouter(Router):
             keep = np.sort(np.random.default_rng(self.seed).choice(len(data), self.max_train, replace=False))
         self.models_ = list(data.models)
         self.emb_ = emb[keep].astype(np.float16)
+        self._emb32 = None
         self.scores_ = data.scores[keep].astype(np.float32)
         g = ~np.isnan(data.scores)
         y = np.nan_to_num(data.scores)
@@ -107,7 +109,9 @@ class SWRankingRouter(Router):
         """Bradley–Terry ratings of every model for each query embedding, shape (n, n_models)."""
         if self.emb_ is None or self.scores_ is None or self.prior_ is None:
             raise NotFittedError("sw_ranking router is not fitted")
-        sims = q.astype(np.float32) @ self.emb_.astype(np.float32).T
+        if self._emb32 is None:
+            self._emb32 = self.emb_.astype(np.float32)  # converted once, not per query
+        sims = q.astype(np.float32) @ self._emb32.T
         k = min(self.k, sims.shape[1])
         idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         top = np.take_along_axis(sims, idx, axis=1)
