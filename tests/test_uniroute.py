@@ -8,16 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from routellm_plugins import (
-    ConfigError,
-    DataFormatError,
-    InvalidThresholdError,
-    RoutingController,
-    UnknownModelError,
-    load_router,
-)
+from routellm_plugins import ConfigError, DataFormatError, InvalidThresholdError, UnknownModelError
 from routellm_plugins.decision import choose
-from routellm_plugins.pool import KNNRouter, PoolRouter, UniRouteKMeans, UniRouteLearnedMap, ZeroRouter, load_pool, upper_hull
+from routellm_plugins.pool import PoolRouter, UniRouteLearnedMap, ZeroRouter, load_pool, upper_hull
 from routellm_plugins.pool.clustering import kmeans
 from routellm_plugins.pool.evaluation import Curve, area, router_curve, summarise
 from routellm_plugins.pool.profiles import exact_match, read_graded_answers
@@ -247,3 +240,43 @@ def test_exact_match_grading():
     assert exact_match("B\n", "B") == 1.0 and exact_match("The answer is C.", "B") == 0.0
     assert exact_match("so she makes $18 every day. 18", "18") == 1.0
     assert exact_match("1,234", "1234") == 1.0 and exact_match("", "7") == 0.0
+
+
+def test_hierarchical_shrinkage_borrows_from_the_parent_group():
+    from routellm_plugins.pool.profiles import LLMProfiles
+
+    emb = np.eye(4, dtype=np.float32)[[0, 0, 1, 2, 2, 3]]
+    prof = LLMProfiles([f"p{i}" for i in range(6)], ["x"] * 6, emb, ["m"], np.array([[1.0], [1.0], [1.0], [0.0], [0.0], [0.0]]))
+    labels = np.array([0, 0, 1, 2, 2, 3])
+    flat = prof.cluster_quality(labels, 4, prior=2.0)
+    hier = prof.cluster_quality(labels, 4, prior=2.0, parents=np.array([0, 0, 1, 1]))
+    # Cluster 1 (one prompt, score 1) shrinks toward 0.5 (the model mean) flat, but toward ~1 under its parent.
+    assert flat[1, 0] < hier[1, 0] and hier[1, 0] > 0.8 and hier[3, 0] < 0.2
+
+
+def test_evaluate_pool_run_writes_table_and_png(small, tmp_path):
+    from routellm_plugins.pool.experiment import Dataset, run, write_plot
+
+    train, etr, test, ete = small
+    with np.errstate(invalid="ignore"):
+        dcost = np.nanmean(train.costs, axis=0)
+    ds = Dataset("routerbench-small", train, test, etr, ete, dcost, test.costs, "USD per prompt")
+    report = run(ds, seeds=[0], n_held_out=3, settings=PoolSettings(k=4, epochs=40, knn_k=20), log=lambda m: None)
+    routers = {r["router"] for r in report.rows}
+    assert routers == {"UniRoute-KMeans", "UniRoute-LearnedMap", "K-NN", "ZeroRouter"}
+    assert {r["pool"] for r in report.rows} == {"all", "unseen"}
+    assert all(0.0 < r["area"] <= 1.0 for r in report.rows)
+    table = report.table()
+    assert "UniRoute-LearnedMap" in table and "cost@95%" in table
+    png = write_plot([report], tmp_path / "curves.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_quality_floor_and_target_cost_reject_non_numbers(routers):
+    r = routers["uniroute_kmeans"]
+    pool = {GPT4: 1.0, MIXTRAL: 0.1}
+    for bad in ("high", float("nan"), 1.5, True):
+        with pytest.raises(InvalidThresholdError, match="quality_floor"):
+            r.policy(pool, quality_floor=bad)
+    with pytest.raises(InvalidThresholdError, match="target_cost"):
+        r.policy(pool, target_cost="cheap")

@@ -164,7 +164,7 @@ def add_pool_commands(subparsers: Any) -> None:
     p.add_argument("--n-representative", type=int, default=None, help="representative prompts drawn from the train split")
     p.add_argument("--cost-proxy", choices=["params", "uniform"], default="params", help="RouterDC cost proxy (it has no costs)")
     p.add_argument("--tune", action="store_true", help="re-run the CV grid per seed (training LLMs and train split only)")
-    p.add_argument("--plot", default="pool_curves.png", help="PNG of the deferral curves ('' to skip)")
+    p.add_argument("--plot", default="out/pool_curves.png", help="PNG of the deferral curves ('' to skip)")
     p.add_argument("--json", default=None, help="write every row (seed, pool, router, metrics) as JSON")
     p.set_defaults(func=_guard(cmd_evaluate_pool))
 

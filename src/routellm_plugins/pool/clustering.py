@@ -63,3 +63,12 @@ def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 4, max_iter: i
             best = (inertia, c.copy(), labels)
     assert best is not None
     return best[1].astype(np.float32), best[2]
+
+
+def parent_groups(centroids: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Group K clusters into about sqrt(K) parents (K-means on the centroids); one parent when K < 4."""
+    c = np.asarray(centroids, dtype=np.float64)
+    if len(c) < 4:
+        return np.zeros(len(c), dtype=int)
+    _, labels = kmeans(c, max(2, int(round(np.sqrt(len(c))))), seed=seed)
+    return labels.astype(int)

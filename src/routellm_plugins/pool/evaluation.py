@@ -126,13 +126,17 @@ def plot_curves(panels: Sequence[tuple[str, Sequence[Curve], np.ndarray, np.ndar
 
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
     for ax, (title, curves, sc, sq, names) in zip(axes[0], panels):
+        hi = float(np.max(sc))
         for cv in curves:
             c, q = cv.envelope()
-            ax.plot(c, q, label=cv.name, lw=1.6, drawstyle="default")
+            if c[-1] < hi:  # a larger budget can always run the last policy: the curve stays flat
+                c, q = np.append(c, hi), np.append(q, q[-1])
+            ax.plot(c, q, label=cv.name, lw=1.6)
         ax.scatter(sc, sq, c="k", s=14, zorder=5, label="single models")
         for x, y, n in zip(sc, sq, names):
             ax.annotate(n.split("/")[-1][:18], (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
-        ax.set_xscale("log")
+        if np.max(sc) > 3 * max(np.min(sc), 1e-300):
+            ax.set_xscale("log")
         ax.set_xlabel("average cost per prompt")
         ax.set_ylabel("average quality")
         ax.set_title(title, fontsize=9)

@@ -32,13 +32,14 @@ PARAMS_B = {"mistral": 7.24, "zephyr-7b": 7.24, "llama-3-8b": 8.03, "llama3-8b":
 ROUTERDC_TRAIN = ("mmlu_train", "gsm8k-train", "arc_challenge_train", "humaneval_train", "cmmlu_train")
 ROUTERDC_TEST = ("mmlu_test", "gsm8k-test", "arc_challenge_test", "humaneval_test", "cmmlu_test")
 
-#: Settings chosen by 5-fold CV on each train split (see README of the pool / the report); K-NN's k tuned the same way.
+#: Settings chosen by :func:`tune` (3-fold CV, two inner held-out draws, all models of the train split;
+#: ``routellm-plugins train-pool --data NAME --tune``); K-NN's k tuned the same way on its own area.
 DEFAULTS: dict[str, PoolSettings] = {
-    "routerbench": PoolSettings(k=16, prior=1.0, knn_k=10, temperature=20.0, weight_decay=1e-4, epochs=300, lr=0.01, n_representative=500),
-    "routerdc": PoolSettings(k=16, prior=1.0, knn_k=10, temperature=20.0, weight_decay=1e-4, epochs=300, lr=0.01, n_representative=500),
+    "routerbench": PoolSettings(k=16, prior=20.0, knn_k=100, temperature=10.0, n_representative=None),
+    "routerdc": PoolSettings(k=64, prior=20.0, knn_k=100, temperature=10.0, n_representative=None),
 }
 #: CV grids for ``--tune`` (kept small: the box is shared). UniRoute's clusters/map and K-NN's k are tuned separately.
-TUNE_GRID: dict[str, Sequence[Any]] = {"k": (8, 16, 32), "temperature": (10.0, 30.0), "prior": (1.0, 5.0)}
+TUNE_GRID: dict[str, Sequence[Any]] = {"k": (16, 32, 64), "prior": (5.0, 20.0, 50.0)}
 KNN_GRID: dict[str, Sequence[Any]] = {"knn_k": (10, 25, 50, 100, 200, 400)}
 
 
@@ -222,7 +223,7 @@ def run(ds: Dataset, *, seeds: Sequence[int] = (0, 1, 2, 3, 4), n_held_out: int 
         if tune_each:
             s, _ = tune(ds, train_models, s, seed=seed)
         routers = fit_pool(ds.train, ds.train_emb, s, train_models=train_models, costs=ds.decision_costs)
-        log(f"[{ds.name}] seed {seed}: held out {held}; settings k={s.k} T={s.temperature} knn_k={s.knn_k} ({time.perf_counter() - t0:.1f}s)")
+        log(f"[{ds.name}] seed {seed}: held out {held}; settings k={s.k} prior={s.prior} T={s.temperature} knn_k={s.knn_k} ({time.perf_counter() - t0:.1f}s)")
         for pool, members in (("all", models), ("unseen", held)):
             if len(members) < 2:
                 continue

@@ -17,6 +17,7 @@ tests) or can be left out: a profile may cover part of the prompts (``min_covera
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import os
@@ -145,7 +146,8 @@ class LLMProfiles:
 
     def __post_init__(self) -> None:
         n = len(self.ids)
-        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+        # Stored as float16 in checkpoints; round here too so a saved pool routes exactly like the live one.
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float16).astype(np.float32)
         if len(self.prompts) != n or self.embeddings.ndim != 2 or self.embeddings.shape[0] != n:
             raise ConfigError(f"representative set: {n} ids, {len(self.prompts)} prompts, embeddings {self.embeddings.shape} do not match")
         if len(set(self.ids)) != n:
@@ -234,8 +236,13 @@ class LLMProfiles:
         with np.errstate(invalid="ignore"):
             return np.nan_to_num(np.nanmean(self.scores, axis=0), nan=0.5) if self.scores.size else np.zeros(len(self.models))
 
-    def cluster_quality(self, labels: np.ndarray, k: int, prior: float = 1.0) -> np.ndarray:
-        """Per-cluster mean quality (k, m): (sum + prior * model mean) / (count + prior) over graded prompts."""
+    def cluster_quality(self, labels: np.ndarray, k: int, prior: float = 1.0, parents: np.ndarray | None = None) -> np.ndarray:
+        """Per-cluster mean quality (k, m) over graded prompts, shrunk with weight ``prior``.
+
+        Without ``parents``: (sum + prior * model mean) / (count + prior). With ``parents`` (k,)
+        grouping the clusters, each cluster shrinks toward its parent group's (shrunk) mean instead,
+        so a small cluster borrows from similar prompts rather than from the whole pool.
+        """
         labels = np.asarray(labels)
         graded = ~np.isnan(self.scores)
         vals = np.where(graded, self.scores, 0.0)
@@ -243,8 +250,12 @@ class LLMProfiles:
         onehot[np.arange(len(self)), labels] = 1.0
         sums = onehot.T @ vals
         counts = onehot.T @ graded.astype(np.float64)
-        mean = self.mean_quality()[None, :]
-        return (sums + prior * mean) / np.maximum(counts + prior, 1e-12)
+        if parents is None:
+            target = self.mean_quality()[None, :]
+        else:
+            parents = np.asarray(parents, dtype=int)
+            target = self.cluster_quality(parents[labels], int(parents.max()) + 1, prior)[parents]
+        return (sums + prior * target) / np.maximum(counts + prior, 1e-12)
 
     def prompt_records(self) -> list[dict[str, Any]]:
         """The representative prompts as JSON-ready records (id, group, prompt, answer)."""
@@ -252,22 +263,23 @@ class LLMProfiles:
 
 
 def write_prompts_jsonl(profiles: LLMProfiles, path: str | os.PathLike[str]) -> Path:
-    """Write the representative prompts (id, group, prompt, answer) as JSONL for profiling a new model."""
+    """Write the representative prompts (id, group, prompt, answer) as JSONL (gzip-compressed if the name ends in .gz)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as fh:
+    opener = (lambda: gzip.open(out, "wt", encoding="utf-8", compresslevel=9)) if out.suffix == ".gz" else (lambda: out.open("w", encoding="utf-8"))
+    with opener() as fh:
         for rec in profiles.prompt_records():
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return out
 
 
 def read_prompts_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read representative prompt records written by :func:`write_prompts_jsonl`."""
+    """Read representative prompt records written by :func:`write_prompts_jsonl` (.jsonl or .jsonl.gz)."""
     p = Path(path)
     if not p.is_file():
         raise DataFormatError(f"representative prompt file {str(p)!r} does not exist")
     recs = []
-    with p.open(encoding="utf-8") as fh:
+    with (gzip.open(p, "rt", encoding="utf-8") if p.suffix == ".gz" else p.open(encoding="utf-8")) as fh:
         for n, line in enumerate(fh, 1):
             if line.strip():
                 try:

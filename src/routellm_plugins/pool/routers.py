@@ -30,7 +30,7 @@ import numpy as np
 from routellm_plugins.checkpoint import load_checkpoint, require, save_checkpoint
 from routellm_plugins.decision import Candidate, Decision, choose
 from routellm_plugins.errors import CheckpointError, ConfigError, InvalidThresholdError, NotFittedError, ScoringError
-from routellm_plugins.pool.clustering import assign, kmeans
+from routellm_plugins.pool.clustering import assign, kmeans, parent_groups
 from routellm_plugins.pool.cluster_map import ClusterMap
 from routellm_plugins.pool.profiles import LLMProfiles, read_prompts_jsonl, write_prompts_jsonl
 from routellm_plugins.pool.spec import PoolSpec, resolve_pool
@@ -38,7 +38,7 @@ from routellm_plugins.routers.base import CALIBRATION_TENSOR, Router
 from routellm_plugins.validation import check_non_negative, clean_prompt, clean_prompts
 
 POOL_KIND = "uniroute_pool"
-PROMPTS_FILE = "prompts.jsonl"
+PROMPTS_FILE = "prompts.jsonl.gz"
 #: Variant name -> class name in this module (filled below).
 VARIANTS: dict[str, type["PoolRouter"]] = {}
 
@@ -89,6 +89,7 @@ class PoolRouter(Router):
         prior: float = 1.0,
         knn_k: int = 10,
         seed: int = 0,
+        hierarchical: bool = True,
         embedder: Any = None,
         strong_model: str | None = None,
         weak_model: str | None = None,
@@ -103,6 +104,7 @@ class PoolRouter(Router):
         self.prior = check_non_negative(prior, "prior")
         self.knn_k = int(knn_k)
         self.seed = int(seed)
+        self.hierarchical = bool(hierarchical)
         self.embedder_spec = embedder
         self.strong_model = strong_model
         self.weak_model = weak_model
@@ -111,6 +113,7 @@ class PoolRouter(Router):
         self.cluster_map: ClusterMap | None = None
         self.info: dict[str, Any] = {}
         self._rep_labels: np.ndarray | None = None
+        self.parents: np.ndarray | None = None
         self._unit_cache: tuple[int, np.ndarray] | None = None
         self._embedder = None
         self._lock = threading.Lock()
@@ -118,8 +121,11 @@ class PoolRouter(Router):
 
     # ---- state -----------------------------------------------------------------------
     def fit(self, profiles: LLMProfiles, *, centroids: np.ndarray | None = None, cluster_map: ClusterMap | None = None,
-            train_embeddings: np.ndarray | None = None) -> "PoolRouter":
-        """Attach a pool: profiles, and centroids (given, or K-means on ``train_embeddings`` or the representative prompts)."""
+            train_embeddings: np.ndarray | None = None, parents: np.ndarray | None = None) -> "PoolRouter":
+        """Attach a pool: profiles, and centroids (given, or K-means on ``train_embeddings`` or the representative prompts).
+
+        ``parents`` groups the clusters for hierarchical shrinkage (default: K-means on the centroids).
+        """
         self.profiles = profiles
         if centroids is None and "centroids" in self.needs:
             x = profiles.embeddings if train_embeddings is None else train_embeddings
@@ -129,6 +135,14 @@ class PoolRouter(Router):
             self.k = int(self.centroids.shape[0])
         self.cluster_map = cluster_map
         self._rep_labels = None if self.centroids is None else assign(profiles.embeddings, self.centroids)
+        if self.centroids is None or not self.hierarchical:
+            self.parents = None
+        elif parents is not None:
+            self.parents = np.asarray(parents, dtype=int).reshape(-1)
+            if self.parents.shape != (self.k,):
+                raise CheckpointError(f"cluster parents have shape {self.parents.shape}, expected ({self.k},)")
+        else:
+            self.parents = parent_groups(self.centroids, self.seed)
         self._unit_cache = None
         self._check_ready()
         return self
@@ -191,7 +205,7 @@ class PoolRouter(Router):
         assert self.profiles is not None and self._rep_labels is not None
         key = id(self.profiles.scores)
         if self._unit_cache is None or self._unit_cache[0] != key:
-            self._unit_cache = (key, self.profiles.cluster_quality(self._rep_labels, self.k, self.prior))
+            self._unit_cache = (key, self.profiles.cluster_quality(self._rep_labels, self.k, self.prior, self.parents))
         return self._unit_cache[1]
 
     def predict_embedded(self, emb: np.ndarray, models: Sequence[str] | None = None) -> np.ndarray:
@@ -270,8 +284,11 @@ class PoolRouter(Router):
             if target < floor_cost:
                 raise ConfigError(f"target_cost {target!r} is below the cheapest pool model's cost {floor_cost!r}")
             return self._calibrated(spec, cols, q, lambda c, _q: c <= target * (1 + 1e-9), prefer_small=True, label=f"target_cost={target:g}")
-        floor = float(quality_floor)  # type: ignore[arg-type]
-        if not math.isfinite(floor) or not 0.0 <= floor <= 1.0:
+        try:
+            floor = float(quality_floor)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidThresholdError(f"quality_floor must be a number in [0, 1], got {quality_floor!r}") from None
+        if isinstance(quality_floor, bool) or not math.isfinite(floor) or not 0.0 <= floor <= 1.0:
             raise InvalidThresholdError(f"quality_floor must be in [0, 1], got {quality_floor!r}")
         best = self._sweep(q, spec.costs, 0.0)[1]
         if floor > best + 1e-12:
@@ -330,19 +347,21 @@ class PoolRouter(Router):
         assert p is not None
         costs = [None if math.isnan(c) else float(c) for c in p.costs]
         cfg = {
-            "variant": self.name, "k": self.k, "prior": self.prior, "knn_k": self.knn_k, "seed": self.seed,
+            "variant": self.name, "k": self.k, "prior": self.prior, "knn_k": self.knn_k, "seed": self.seed, "hierarchical": self.hierarchical,
             "embedder": self.embedder_spec if isinstance(self.embedder_spec, str) or self.embedder_spec is None else str(getattr(self.embedder_spec, "name", "custom")),
             "strong_model": self.strong_model, "weak_model": self.weak_model,
             "models": list(p.models), "costs": costs, "cost_unit": p.cost_unit, "n_prompts": len(p), "info": self.info,
         }
         graded = ~np.isnan(p.scores)
         tensors = {
-            "rep_embeddings": p.embeddings.astype(np.float32),
+            "rep_embeddings": p.embeddings.astype(np.float16),
             "rep_scores": np.where(graded, p.scores, 0.0).astype(np.float32),
             "rep_graded": graded.astype(np.uint8),
         }
         if self.centroids is not None:
             tensors["centroids"] = self.centroids.astype(np.float32)
+        if self.parents is not None:
+            tensors["cluster_parents"] = self.parents.astype(np.int32)
         if self.cluster_map is not None:
             tensors.update(self.cluster_map.tensors())
         return cfg, tensors
@@ -375,9 +394,10 @@ class PoolRouter(Router):
                 [str(r["id"]) for r in records], [r["prompt"] for r in records], tensors["rep_embeddings"].astype(np.float32),
                 models, scores, costs, [r.get("group", "") for r in records], [r.get("answer") for r in records], cfg.get("cost_unit", "USD/request"),
             )
-            settings = {k: cfg[k] for k in ("k", "prior", "knn_k", "seed", "embedder", "strong_model", "weak_model", "threshold") if k in cfg}
+            settings = {k: cfg[k] for k in ("k", "prior", "knn_k", "seed", "hierarchical", "embedder", "strong_model", "weak_model", "threshold") if k in cfg}
             router = target(**{**settings, **overrides})
-            router.fit(profiles, centroids=tensors.get("centroids"), cluster_map=ClusterMap.from_tensors(tensors))
+            router.fit(profiles, centroids=tensors.get("centroids"), cluster_map=ClusterMap.from_tensors(tensors),
+                       parents=tensors.get("cluster_parents"))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, (CheckpointError, NotFittedError)) or type(exc).__module__.startswith("routellm_plugins"):
                 raise
@@ -395,10 +415,11 @@ class PoolRouter(Router):
         """The same pool (shared profiles, centroids, map) served by another variant."""
         if variant not in VARIANTS:
             raise ConfigError(f"unknown pool router variant {variant!r}; known: {sorted(VARIANTS)}")
-        other = VARIANTS[variant](k=self.k, prior=self.prior, knn_k=self.knn_k, seed=self.seed, embedder=self.embedder_spec,
-                                  strong_model=self.strong_model, weak_model=self.weak_model, threshold=self.threshold)
+        other = VARIANTS[variant](k=self.k, prior=self.prior, knn_k=self.knn_k, seed=self.seed, hierarchical=self.hierarchical,
+                                  embedder=self.embedder_spec, strong_model=self.strong_model, weak_model=self.weak_model,
+                                  threshold=self.threshold)
         assert self.profiles is not None
-        other.fit(self.profiles, centroids=self.centroids, cluster_map=self.cluster_map)
+        other.fit(self.profiles, centroids=self.centroids, cluster_map=self.cluster_map, parents=self.parents)
         other._embedder = self._embedder
         other.info = dict(self.info)
         return other
@@ -440,28 +461,30 @@ class KNNRouter(PoolRouter):
     name = "pool_knn"
     needs = ()
 
-    def _weights(self, emb: np.ndarray) -> np.ndarray:
+    def neighbours(self, emb: np.ndarray, chunk: int = 1024) -> np.ndarray:
+        """Indices (n, knn_k) of the nearest representative prompts."""
         assert self.profiles is not None
         rep = self.profiles.embeddings
         k = min(self.knn_k, len(rep))
-        sims = np.asarray(emb, dtype=np.float32) @ rep.T
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        w = np.zeros((len(emb), len(rep)))
-        np.put_along_axis(w, top, 1.0, axis=1)
-        return w
+        emb = np.asarray(emb, dtype=np.float32)
+        out = np.empty((len(emb), k), dtype=np.int64)
+        for start in range(0, len(emb), chunk):
+            sims = emb[start : start + chunk] @ rep.T
+            out[start : start + chunk] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        return out
 
     def predict_embedded(self, emb: np.ndarray, models: Sequence[str] | None = None) -> np.ndarray:
         self._check_ready()
         assert self.profiles is not None
         p = self.profiles
         cols = [p.column(m) for m in (p.models if models is None else models)]
-        w = self._weights(emb)
         s = p.scores[:, cols]
         graded = ~np.isnan(s)
-        num = w @ np.where(graded, s, 0.0)
-        den = w @ graded.astype(np.float64)
+        top = self.neighbours(emb)
+        num = np.where(graded, s, 0.0)[top].sum(axis=1)
+        den = graded[top].sum(axis=1)
         mean = p.mean_quality()[cols][None, :]
-        return np.clip(np.where(den > 0, num / np.maximum(den, 1e-12), mean), 0.0, 1.0)
+        return np.clip(np.where(den > 0, num / np.maximum(den, 1), mean), 0.0, 1.0)
 
 
 class ZeroRouter(PoolRouter):

@@ -6,6 +6,7 @@ import ast
 import csv
 import itertools
 import sys
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from routellm_plugins.data.graded import GradedSet, canonical_model, default_data_dir
+from routellm_plugins.data.graded import GradedSet, default_data_dir
 from routellm_plugins.errors import ConfigError
 from routellm_plugins.pool.cluster_map import train_cluster_map
-from routellm_plugins.pool.clustering import assign, kmeans
+from routellm_plugins.pool.clustering import kmeans
 from routellm_plugins.pool.profiles import LLMProfiles
 from routellm_plugins.pool.routers import KNNRouter, PoolRouter, UniRouteKMeans, UniRouteLearnedMap, ZeroRouter
 
@@ -36,6 +37,8 @@ class PoolSettings:
     weight_decay: float = 1e-4
     temperature: float = 20.0
     seed: int = 0
+    #: Shrink small clusters toward their parent group of clusters (else toward the model's overall mean).
+    hierarchical: bool = True
     #: Representative prompts drawn (stratified by group) from the training split; None = all.
     n_representative: int | None = None
 
@@ -61,8 +64,8 @@ def merge_duplicate_ids(data: GradedSet) -> GradedSet:
     buckets: dict[int, list[int]] = {}
     for i, pid in enumerate(data.ids):
         buckets.setdefault(pos[pid], []).append(i)
-    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("ignore", RuntimeWarning)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (a model graded in neither row) stay NaN
         for r, members in buckets.items():
             scores[r] = np.nanmean(data.scores[members], axis=0)
             if costs is not None and data.costs is not None:
@@ -132,13 +135,14 @@ def fit_pool(data: GradedSet, embeddings: np.ndarray, settings: PoolSettings, *,
     if unknown:
         raise ConfigError(f"train_models {unknown} are not in {data.name}")
     tcols = [data.models.index(m) for m in train_models]
-    psi = profiles.cluster_quality(assign(profiles.embeddings, centroids), k, settings.prior)[:, tcols]
+    common = {"k": k, "prior": settings.prior, "knn_k": settings.knn_k, "seed": settings.seed, "hierarchical": settings.hierarchical}
+    km = UniRouteKMeans(**common).fit(profiles, centroids=centroids)
+    psi = km._unit_quality()[:, tcols]  # the training LLMs' feature vectors, exactly as served
     cmap = train_cluster_map(emb, data.scores[:, tcols], psi, centroids, **settings.map_kwargs())
-    common = {"k": k, "prior": settings.prior, "knn_k": settings.knn_k, "seed": settings.seed}
     out: dict[str, PoolRouter] = {}
     for cls in (UniRouteKMeans, UniRouteLearnedMap, KNNRouter, ZeroRouter):
         r = cls(**common)
-        r.fit(profiles, centroids=centroids, cluster_map=cmap)
+        r.fit(profiles, centroids=centroids, cluster_map=cmap, parents=km.parents)
         r.info = {"train_models": train_models, "settings": settings.as_dict()}
         out[cls.name] = r
     return out
