@@ -1,8 +1,12 @@
-"""Routing decision cost on CPU (or GPU when torch sees one): latency, throughput, cold start, peak RSS.
+"""Routing decision cost on CPU (or GPU when available): latency, throughput, cold start, peak RSS, per embedder backend.
 
 On real prompts from ``../shared/data`` (short: GSM8K questions near 45 words ≈ 60 tokens;
 long: MMLU professional_law questions near 300 words ≈ 400 tokens), for each router it prints
 
+- every embedding router (mf, sw_ranking, uniroute) once per embedder backend (``[onnx]``:
+  onnxruntime, the default; ``[torch]``: the transformers reference), interleaved prompt by prompt;
+  routers without the MiniLM embedder (random, bert, causal_llm) once (skipped with a note when
+  ``load_router`` fails);
 - single-prompt decision latency p50/p99 of ``router.route(prompt)`` after warm-up;
 - batched throughput (prompts/s) of ``router.score(batch)`` at batch 32 and 256;
 - the same for the embedder alone (so the router's own share is visible) and for LiteLLM's
@@ -10,14 +14,15 @@ long: MMLU professional_law questions near 300 words ≈ 400 tokens), for each r
   "batched" figure is a loop);
 - each learned router's own cost: ``route(prompt)`` with that prompt's embedding already in the
   embedder cache (the only time the cache is on), and the embedder's share of the p50;
-- cold start in fresh subprocesses: ``import routellm_plugins`` alone, and import +
-  ``load_router("mf")`` + first decision; peak RSS (ru_maxrss) of that process after it has
-  also routed single prompts and a batch of 256 long prompts.
+- cold start in fresh subprocesses: ``import routellm_plugins`` alone, and, per backend
+  (``$ROUTELLM_EMBEDDER_BACKEND``), import + ``load_router("mf")`` + first decision; peak RSS
+  (ru_maxrss) of that process after it has also routed 32 single prompts and scored 64 long ones.
 
 The embedder's in-process LRU cache is switched off for the whole run, so every call pays for
 the embedding. Each figure is the median over ``--repeat`` runs of the whole suite.
 
-    python bench/bench_latency.py [--repeat 3] [--n-single 20] [--cap-s 3] [--routers random,mf,sw_ranking,uniroute]
+    python bench/bench_latency.py [--repeat 3] [--n-single 20] [--cap-s 3] [--backends onnx,torch]
+                                  [--routers random,mf,sw_ranking,uniroute,bert,causal_llm]
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ LONG_WORDS = 300  # ≈ 400 word pieces for MMLU professional_law text
 WARMUP = 2
 MIN_SINGLE = 10
 OWN_N = 20  # prompts for the router-own (embedding cached) timing
+EMBEDDING_ROUTERS = ("mf", "sw_ranking", "uniroute")  # routers that take ``embedder=``
 
 
 # ---------------------------------------------------------------- prompts
@@ -97,39 +103,46 @@ def time_batch(fn: Callable[[list[str]], Any], batch: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def set_embedder_cache(size: int) -> str:
-    """Resize (0 = off) and empty the shared default embedder's LRU cache; returns how."""
-    from routellm_plugins.embedding import get_embedder
-
-    cache = getattr(get_embedder(), "_cache", None)
+def set_embedder_cache(emb: Any, size: int) -> str:
+    """Resize (0 = off) and empty an embedder's LRU cache; returns how."""
+    cache = getattr(emb, "_cache", None)
     if cache is None or not hasattr(cache, "size"):
         return "no cache attribute found (prompts are never repeated within a measurement)"
     cache.size = size
     getattr(cache, "_data", {}).clear()
-    return f"default embedder LRU cache size set to {size}"
+    return f"embedder LRU cache size set to {size}"
 
 
-def time_router_own(cands: Sequence["Candidate"], routers: Sequence[str], prompts: Sequence[str]) -> dict[str, float]:
+def time_router_own(cands: Sequence["Candidate"], prompts: Sequence[str]) -> dict[str, float]:
     """p50 seconds of ``route(prompt)`` with the prompt's embedding already cached: the router's own cost."""
-    from routellm_plugins.embedding import get_embedder
-
-    set_embedder_cache(len(prompts) + 16)
-    try:
-        get_embedder()(list(prompts))
-        out = {}
-        for c in cands:
-            if c.na or c.name not in routers or c.name == "random":
-                continue
+    out = {}
+    for c in cands:
+        if c.na or c.emb is None or c.is_embedder:
+            continue
+        set_embedder_cache(c.emb, len(prompts) + 16)
+        try:
+            c.emb(list(prompts))
             c.single(prompts[0])
             out[c.name] = _pct([time_batch(c.single, p) for p in prompts], 50)
-        return out
-    finally:
-        set_embedder_cache(0)
+        finally:
+            set_embedder_cache(c.emb, 0)
+    return out
 
 
-def disable_embedder_cache() -> str:
-    """Switch off the shared default embedder's LRU cache; returns how."""
-    return set_embedder_cache(0)
+def backend_embedders(backends: Sequence[str]) -> dict[str, Any]:
+    """backend -> its shared MiniLM embedder, LRU cache off, loaded; 'n/a: reason' when it cannot load."""
+    from routellm_plugins.embedding import get_embedder
+
+    out: dict[str, Any] = {}
+    for b in backends:
+        try:
+            emb = get_embedder(backend=b)
+            emb(["warm-up: load the embedder"])
+            set_embedder_cache(emb, 0)
+            out[b] = emb
+        except Exception as exc:  # an unavailable backend is reported, not fatal
+            out[b] = f"n/a: {type(exc).__name__}: {str(exc)[:110]}"
+    return out
 
 
 # ---------------------------------------------------------------- candidates
@@ -137,24 +150,38 @@ def disable_embedder_cache() -> str:
 class Candidate:
     """Something to time: a single-prompt call, a batch call, or a reason it is unavailable."""
 
-    def __init__(self, name: str, single: Callable | None = None, batch: Callable | None = None, na: str = "") -> None:
+    def __init__(self, name: str, single: Callable | None = None, batch: Callable | None = None, na: str = "",
+                 emb: Any = None, is_embedder: bool = False) -> None:
         self.name, self.single, self.batch, self.na = name, single, batch, na
+        self.emb, self.is_embedder = emb, is_embedder
 
 
-def build_candidates(routers: Sequence[str]) -> list[Candidate]:
-    """Embedder alone, each requested router, then LiteLLM's complexity router."""
+def _router_candidate(name: str, label: str, **kw: Any) -> Candidate:
     from routellm_plugins import load_router
-    from routellm_plugins.embedding import get_embedder
 
-    emb = get_embedder()
-    out = [Candidate("embedder (MiniLM)", lambda p: emb([p]), lambda b: emb(b))]
+    try:
+        r = load_router(name, seed=0) if name == "random" else load_router(name, **kw)
+        r.route("warm-up: load weights")
+        return Candidate(label, r.route, r.score, emb=kw.get("embedder"))
+    except Exception as exc:  # a router that cannot load is reported, not fatal
+        return Candidate(label, na=f"{type(exc).__name__}: {str(exc)[:110]}")
+
+
+def build_candidates(routers: Sequence[str], embs: dict[str, Any]) -> list[Candidate]:
+    """Per backend: the embedder alone and each embedding router; then the other routers and LiteLLM's."""
+    out = []
+    for b, emb in embs.items():
+        if isinstance(emb, str):
+            out.append(Candidate(f"embedder (MiniLM) [{b}]", na=emb))
+            continue
+        out.append(Candidate(f"embedder (MiniLM) [{b}]", lambda p, e=emb: e([p]), lambda x, e=emb: e(x), emb=emb,
+                             is_embedder=True))
+        for name in routers:
+            if name in EMBEDDING_ROUTERS:
+                out.append(_router_candidate(name, f"{name} [{b}]", embedder=emb))
     for name in routers:
-        try:
-            r = load_router(name, seed=0) if name == "random" else load_router(name)
-            r.route("warm-up: load weights")
-            out.append(Candidate(name, r.route, r.score))
-        except Exception as exc:  # a router that cannot load is reported, not fatal
-            out.append(Candidate(name, na=f"{type(exc).__name__}: {str(exc)[:110]}"))
+        if name not in EMBEDDING_ROUTERS:
+            out.append(_router_candidate(name, name))
     out.append(litellm_complexity_candidate())
     return out
 
@@ -201,14 +228,18 @@ for p in prompts["short"][1:33]:
     r.route(p)
 r.score(prompts["long"][:64])
 print(json.dumps({"import_s": t_imp - t0, "load_s": t_load - t_imp, "first_s": t_first - t_load,
-                  "total_s": t_first - t0, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "total_s": t_first - t0, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "backend": routellm_plugins.embedding.get_embedder().backend, "torch_loaded": "torch" in sys.modules}))
 """
 
 
-def run_sub(code: str, stdin: str = "") -> dict:
-    """Run ``code`` in a fresh interpreter; its last stdout line is JSON. Adds the process wall time."""
+def run_sub(code: str, stdin: str = "", backend: str | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter (``$ROUTELLM_EMBEDDER_BACKEND=backend``); its last stdout line is JSON."""
+    env = os.environ.copy()
+    if backend:
+        env["ROUTELLM_EMBEDDER_BACKEND"] = backend
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, text=True, env=os.environ.copy())
+    proc = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"subprocess failed (rc={proc.returncode}): {proc.stderr[-800:]}")
@@ -220,7 +251,7 @@ def run_sub(code: str, stdin: str = "") -> dict:
 # ---------------------------------------------------------------- suite
 
 def one_run(cands: list[Candidate], sets: dict[str, list[str]], n_single: int, batches: Sequence[int],
-            cap_s: float, first: dict | None, routers: Sequence[str]) -> dict:
+            cap_s: float, first: dict | None) -> dict:
     """One pass over every candidate, length and batch size. A batch cell whose call took longer
     than ``cap_s`` in the first run (``first``) is not repeated."""
     res: dict = {}
@@ -237,7 +268,7 @@ def one_run(cands: list[Candidate], sets: dict[str, list[str]], n_single: int, b
                 if first is not None and first.get(key, 0.0) and b / first[key] > cap_s:
                     continue
                 res[key] = b / time_batch(c.batch, list(prompts[:b]))
-        for name, own in time_router_own(live, routers, prompts[:OWN_N]).items():
+        for name, own in time_router_own(live, prompts[:OWN_N]).items():
             res[(name, length, "own")] = own
     return res
 
@@ -257,17 +288,17 @@ def _fmt_rate(x: float | None) -> str:
 
 def token_stats(prompts: Sequence[str]) -> str:
     """Words and MiniLM word pieces (before the embedder's 256-token cap) of a prompt list."""
-    from routellm_plugins.embedding import get_embedder
+    from tokenizers import Tokenizer
 
-    emb = get_embedder()
-    emb.dim  # loads the tokenizer
-    tok = getattr(emb, "_tokenizer", None)
+    from routellm_plugins.embedding import bundled_minilm_path
+
+    tok = Tokenizer.from_file(str(bundled_minilm_path() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
     words = [len(p.split()) for p in prompts]
-    s = f"words {min(words)}-{max(words)} (median {statistics.median(words):.0f})"
-    if tok is not None:
-        pieces = [len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts]
-        s += f", MiniLM tokens median {statistics.median(pieces):.0f} (range {min(pieces)}-{max(pieces)})"
-    return s
+    pieces = [len(e.ids) for e in tok.encode_batch(list(prompts), add_special_tokens=False)]
+    return (f"words {min(words)}-{max(words)} (median {statistics.median(words):.0f}), "
+            f"MiniLM tokens median {statistics.median(pieces):.0f} (range {min(pieces)}-{max(pieces)})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,7 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs of the whole suite; figures are medians (default 3)")
     ap.add_argument("--n-single", type=int, default=20, help="distinct prompts timed one at a time per length (default 20)")
     ap.add_argument("--batches", default="32,256", help="batch sizes for throughput (default 32,256)")
-    ap.add_argument("--routers", default="random,mf,sw_ranking,uniroute")
+    ap.add_argument("--routers", default="random,mf,sw_ranking,uniroute,bert,causal_llm")
+    ap.add_argument("--backends", default="onnx,torch", help="embedder backends to compare (default onnx,torch)")
     ap.add_argument("--data-dir", default=None, help="shared data folder (default: $ROUTELLM_SHARED_DATA or ../shared/data)")
     ap.add_argument("--cap-s", type=float, default=3.0,
                     help="per cell time cap: single-prompt timing stops after this many seconds (min 10 prompts), and a batch "
@@ -284,22 +316,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",") if b]
     routers = [r.strip() for r in args.routers.split(",") if r.strip()]
-
-    import torch
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
     load0 = os.getloadavg()
     t_start = time.perf_counter()
     n = max(max(batches), args.n_single + WARMUP)
     sets = load_prompt_sets(args.data_dir, n)
-    cache_note = disable_embedder_cache()
-    cands = build_candidates(routers)
-    from routellm_plugins.embedding import get_embedder
+    embs = backend_embedders(backends)
+    cache_note = "LRU cache of each backend's embedder off (size 0)"
+    cands = build_candidates(routers, embs)
 
-    device = getattr(get_embedder(), "device", "?")
     print("# routellm-plugins decision latency")
-    print(f"machine: nproc={os.cpu_count()} affinity={len(os.sched_getaffinity(0))} torch={torch.__version__} "
-          f"threads={torch.get_num_threads()} interop={torch.get_num_interop_threads()} embedder device={device} "
-          f"python={sys.version.split()[0]}")
+    info = []
+    for b, e in embs.items():
+        if isinstance(e, str):
+            info.append(f"{b}: {e}")
+        elif b == "torch":
+            import torch
+
+            info.append(f"torch {torch.__version__} device={e.device} threads={torch.get_num_threads()} "
+                        f"interop={torch.get_num_interop_threads()}")
+        else:
+            import onnxruntime
+
+            info.append(f"onnxruntime {onnxruntime.__version__} device={e.device} intra-op threads="
+                        f"{e._session.get_session_options().intra_op_num_threads} model={e.model_file or 'bundled'}")
+    print(f"machine: nproc={os.cpu_count()} affinity={len(os.sched_getaffinity(0))} python={sys.version.split()[0]}")
+    print("embedders: " + "; ".join(info))
     print(f"load average at start (1/5/15 min): {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f}")
     print(f"cache: {cache_note}")
     for k, v in sets.items():
@@ -313,17 +356,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     runs: list[dict] = []
     for i in range(args.repeat):
-        runs.append(one_run(cands, sets, args.n_single, batches, args.cap_s, runs[0] if runs else None, routers))
-    cold = []
+        runs.append(one_run(cands, sets, args.n_single, batches, args.cap_s, runs[0] if runs else None))
+    cold: list[dict] = []
+    cold_b = [b for b in backends if not isinstance(embs.get(b), str)]
     if not args.no_cold:
         stdin = json.dumps({"short": sets["short"][:40], "long": sets["long"][:64]})
-        for i in range(args.repeat):
-            cold.append((run_sub(_IMPORT_ONLY), run_sub(_COLD_MF, stdin)))
+        for i in range(args.repeat):  # backends interleaved run by run
+            cold.append({"import": run_sub(_IMPORT_ONLY), **{b: run_sub(_COLD_MF, stdin, b) for b in cold_b}})
 
     print()
     hdr = ["candidate", "len", "n", "p50 ms", "p99 ms"] + [f"b{b} p/s" for b in batches] + ["own p50 ms", "embedder share of p50"]
     rows = [hdr]
-    emb_name = cands[0].name
     for length in sets:
         for c in cands:
             if c.na:
@@ -333,7 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             own = _med(runs, (c.name, length, "own"))
             share = ""
             if own is not None and p50:
-                e50 = _med(runs, (emb_name, length, "p50"))
+                emb_name = next((e.name for e in cands if e.is_embedder and e.emb is c.emb), None)
+                e50 = _med(runs, (emb_name, length, "p50")) if emb_name else None
                 share = f"{100 * (1 - own / p50):.0f}% (embedder alone / router p50 = {100 * e50 / p50:.0f}%)" if e50 else ""
             rates = []
             for b in batches:
@@ -348,17 +392,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  ".join(s.ljust(w) if j < 2 else s.rjust(w) for j, (s, w) in enumerate(zip(r, widths))) + "  " + r[-1])
 
     if cold:
-        imp = [c[0] for c in cold]
-        mf = [c[1] for c in cold]
+        imp = [c["import"] for c in cold]
         m = lambda xs, k: statistics.median(x[k] for x in xs)  # noqa: E731
         print()
         print("cold start (fresh subprocess, median of runs; in-process timings exclude interpreter start-up)")
         print(f"  import routellm_plugins                    : {m(imp, 'import_s'):.3f} s in-process, "
               f"{m(imp, 'wall_s'):.2f} s process wall; torch imported: {imp[0]['torch_loaded']}")
-        print(f"  import + load_router('mf') + first route() : {m(mf, 'total_s'):.2f} s in-process "
-              f"(import {m(mf, 'import_s'):.2f} + load {m(mf, 'load_s'):.2f} + first decision {m(mf, 'first_s'):.2f})")
-        print(f"  peak RSS, mf process after first decision + 32 single + score(64 long; the embedder runs 64 at a time): {m(mf, 'maxrss_mb'):.0f} MB "
-              f"(runs: {', '.join('%.0f' % x['maxrss_mb'] for x in mf)})")
+        for b in cold_b:
+            mf = [c[b] for c in cold]
+            print(f"  [{b}] import + load_router('mf') + first route() : {m(mf, 'total_s'):.2f} s in-process "
+                  f"(import {m(mf, 'import_s'):.2f} + load {m(mf, 'load_s'):.2f} + first decision {m(mf, 'first_s'):.2f}), "
+                  f"{m(mf, 'wall_s'):.2f} s process wall; torch imported: {mf[0]['torch_loaded']}")
+            print(f"  [{b}] peak RSS, mf process after first decision + 32 single + score(64 long): {m(mf, 'maxrss_mb'):.0f} MB "
+                  f"(runs: {', '.join('%.0f' % x['maxrss_mb'] for x in mf)})")
     load1 = os.getloadavg()
     print()
     print(f"load average at end (1/5/15 min): {load1[0]:.2f} / {load1[1]:.2f} / {load1[2]:.2f}; "

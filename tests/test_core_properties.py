@@ -253,11 +253,11 @@ def _same(a: Decision, b: Decision) -> bool:
 
 
 def test_shared_controller_gives_each_thread_and_task_its_own_decision():
-    from routellm_plugins.embedding import HFEncoder
+    from routellm_plugins.embedding import HFEncoder, get_embedder
 
     # The shared controller embeds afresh on every call (no cache), so the threads really race.
     shared = RoutingController("mf", strong_share=0.5, embedder=HFEncoder(cache_size=0))
-    reference = RoutingController("mf", strong_share=0.5)
+    reference = RoutingController("mf", strong_share=0.5, embedder=get_embedder(backend="torch"))  # same backend as `shared`
     expected = {p: reference.decide(p) for p in PROMPTS}
     assert not any(d.fallback for d in expected.values())
     assert {d.model for d in expected.values()} == {STRONG, WEAK}

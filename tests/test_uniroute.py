@@ -280,3 +280,84 @@ def test_quality_floor_and_target_cost_reject_non_numbers(routers):
             r.policy(pool, quality_floor=bad)
     with pytest.raises(InvalidThresholdError, match="target_cost"):
         r.policy(pool, target_cost="cheap")
+
+
+def test_empirical_bayes_prior_shrinks_a_flat_model_more_than_a_varying_one():
+    from routellm_plugins.pool.profiles import LLMProfiles, eb_prior
+
+    k, per = 8, 20
+    labels = np.repeat(np.arange(k), per)
+    rng = np.random.default_rng(0)
+    flat = (rng.random(k * per) < 0.6).astype(float)  # same rate in every cluster
+    varying = np.repeat(np.arange(k) % 2, per).astype(float)  # all right or all wrong per cluster
+    sums = np.stack([np.bincount(labels, flat), np.bincount(labels, varying)], axis=1)
+    counts = np.full((k, 2), float(per))
+    w = eb_prior(sums, counts, np.broadcast_to(sums.sum(0) / counts.sum(0), sums.shape))
+    assert w[0] > 10 * w[1]  # homogeneous model: pooled toward its mean; varying model: trusted per cluster
+    prof = LLMProfiles([f"p{i}" for i in range(k * per)], ["x"] * (k * per), np.eye(k, dtype=np.float32)[labels],
+                       ["flat", "varying"], np.stack([flat, varying], axis=1))
+    q = prof.cluster_quality(labels, k, prior="auto")
+    assert q.shape == (k, 2) and np.all((q >= 0) & (q <= 1))
+    assert np.ptp(q[:, 1]) > 0.9 and np.ptp(q[:, 0]) < 0.2
+
+
+def test_prior_must_be_auto_or_a_non_negative_number():
+    from routellm_plugins.pool import UniRouteKMeans
+
+    assert UniRouteKMeans(prior="auto").prior == "auto"
+    for bad in (-1.0, "strong", float("nan")):
+        with pytest.raises(ConfigError, match="prior"):
+            UniRouteKMeans(prior=bad)
+
+
+def test_auto_prior_pool_round_trips(small, tmp_path):
+    train, etr, test, ete = small
+    pool = fit_pool(train, etr, PoolSettings(k=4, prior="auto", epochs=20, knn_k=10), train_models=[m for m in train.models if m not in HELD_OUT])
+    path = pool["uniroute_kmeans"].save(tmp_path / "pool")
+    loaded = PoolRouter.load(path)
+    assert loaded.prior == "auto"
+    assert np.allclose(loaded.predict_embedded(ete), pool["uniroute_kmeans"].predict_embedded(ete), atol=1e-6)
+
+
+def test_more_bad_inputs_name_the_problem(routers):
+    r = routers["uniroute_kmeans"]
+    copy = r.profiles.copy()
+    col = copy.scores[:, copy.column(GPT4)]
+    with pytest.raises(InvalidThresholdError, match="cost of 'new-llm'"):
+        copy.add_model("new-llm", col, cost=-0.01)
+    with pytest.raises(ConfigError, match="already in the pool"):
+        copy.add_model(GPT4, col, cost=0.01)
+    for bad in (float("nan"), float("inf"), "cheap"):
+        with pytest.raises(InvalidThresholdError, match="lam"):
+            r.policy({GPT4: 1.0, MIXTRAL: 0.1}, lam=bad)
+    # No cost in the config, none stored with the profile, and no LiteLLM price for an unknown name.
+    copy.add_model("priceless-llm-xyz", col)
+    bare = type(r)(k=r.k).fit(copy, centroids=r.centroids)
+    with pytest.raises(ConfigError, match="costs missing for pool models \\['priceless-llm-xyz'\\]"):
+        bare.policy([GPT4, "priceless-llm-xyz"], lam=0.0)
+
+
+def test_tuning_reads_the_train_split_only(small):
+    from routellm_plugins.pool.experiment import Dataset, tune
+
+    train, etr, _, _ = small
+    with np.errstate(invalid="ignore"):
+        dcost = np.nanmean(train.costs, axis=0)
+    # A data set without a test split: tuning must not need it.
+    ds = Dataset("routerbench-small", train, None, etr, None, dcost, None, "USD per prompt")  # type: ignore[arg-type]
+    models = [m for m in train.models if m != HELD_OUT[0]]
+    chosen, table = tune(ds, models, PoolSettings(k=4, epochs=10), grid={"k": (2, 4), "prior": ("auto", 5.0)},
+                         knn_grid={"knn_k": (5, 20)}, n_folds=2)
+    assert chosen.k in (2, 4) and chosen.prior in ("auto", 5.0) and chosen.knn_k in (5, 20)
+    assert len(table) == 6 and all(0.0 < v["uniroute"] <= 1.0 for _, v in table[:4])
+
+
+def test_cli_prior_option_parses_auto_and_numbers():
+    import argparse
+
+    from routellm_plugins.cli_pool import _prior
+
+    assert _prior("auto") == "auto" and _prior("AUTO") == "auto" and _prior("20") == 20.0
+    for bad in ("-1", "lots", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError, match="prior"):
+            _prior(bad)

@@ -163,10 +163,11 @@ def build_controller(
             extra.pop("strong_share", None)  # an explicit threshold replaces the dict's target share
     explicit = {"threshold": threshold, "strong_share": strong_share, "fallback": fallback, "timeout_s": timeout, **pool}
     extra.update({k: v for k, v in explicit.items() if v is not None})
-    if adaptive:
-        extra["adaptive"] = True
-    if sticky_sessions:
-        extra["sticky_sessions"] = True
+    for flag, value in (("adaptive", adaptive), ("sticky_sessions", sticky_sessions)):
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"{flag} must be true or false, got {_short(value)}")  # "false" must not read as true
+        if value:
+            extra[flag] = True
     if router is None and not any(k in extra for k in POOL_KEYS):
         router = DEFAULT_ROUTER  # with pool settings the controller picks its pool router itself
     return RoutingController(router, **extra)

@@ -7,6 +7,11 @@ from typing import Any, Iterable
 _TEXT_PART_TYPES = frozenset({"text", "input_text"})
 
 
+def _is_text_part(part: dict) -> bool:
+    kind = part.get("type", "text")
+    return isinstance(kind, str) and kind in _TEXT_PART_TYPES  # a malformed part's type may be unhashable
+
+
 def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -15,7 +20,7 @@ def _content_text(content: Any) -> str:
         for part in content:
             if isinstance(part, str):
                 parts.append(part)
-            elif isinstance(part, dict) and part.get("type", "text") in _TEXT_PART_TYPES and isinstance(part.get("text"), str):
+            elif isinstance(part, dict) and _is_text_part(part) and isinstance(part.get("text"), str):
                 parts.append(part["text"])
         return "\n".join(parts)
     return ""

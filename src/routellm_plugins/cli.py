@@ -77,10 +77,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from routellm_plugins.training import load_training_data, train_router
+    from routellm_plugins.training import TEXT_TRAINED, load_training_data, train_router, train_text_router
 
-    data = load_training_data(args.data_dir, progress=True)
-    router = train_router(args.router, data, seed=args.seed, progress=True, **json.loads(args.params))
+    params = json.loads(args.params)
+    if args.router in TEXT_TRAINED:
+        router = train_text_router(args.router, args.data_dir, seed=args.seed, progress=True, **params)
+    else:
+        data = load_training_data(args.data_dir, progress=True)
+        router = train_router(args.router, data, seed=args.seed, progress=True, **params)
     from routellm_plugins.demo import sample_prompts
 
     router.calibrate([r["prompt"] for r in sample_prompts()], args.strong_share)
@@ -146,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="evaluate only the first N graded prompts (quick checks)")
     e.set_defaults(func=cmd_evaluate)
 
-    t = sub.add_parser("train", help="train mf or sw_ranking with the bundled recipe (see routellm_plugins.training)")
-    t.add_argument("--router", required=True, choices=["mf", "sw_ranking"])
+    t = sub.add_parser("train", help="train a router with the bundled recipe (see routellm_plugins.training)")
+    t.add_argument("--router", required=True, choices=["mf", "sw_ranking", "bert", "causal_llm"])
     t.add_argument("--data-dir")
     t.add_argument("--out", required=True)
     t.add_argument("--seed", type=int, default=0)
@@ -177,6 +181,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except json.JSONDecodeError as exc:
         print(f"error: --params is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:  # an input file that is not UTF-8 text
+        files = [v for a in ("input", "benchmark", "judgements", "answers") if isinstance(v := getattr(args, a, None), str) and os.path.isfile(v)]
+        named = " or ".join(repr(f) for f in files) or "an input file"
+        print(f"error: {named} is not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unreadable input, unwritable output (missing folder, permissions)
+        print(f"error: {exc.strerror or exc}: {exc.filename!r}" if exc.filename else f"error: {exc}", file=sys.stderr)
         return 2
 
 

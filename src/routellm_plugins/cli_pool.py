@@ -40,6 +40,19 @@ def _guard(fn):
     return run
 
 
+def _prior(text: str) -> float | str:
+    """``auto`` or a number >= 0 (the shrinkage pseudo-prompts per cluster)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"prior must be 'auto' or a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"prior must be 'auto' or a number >= 0, got {text!r}")
+    return value
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",") if s.strip()]
@@ -58,7 +71,7 @@ def cmd_evaluate_pool(args: argparse.Namespace) -> int:
     for name in names:
         ds = load_dataset(name, args.data_dir, cost_proxy=args.cost_proxy)
         base = DEFAULTS.get(name, PoolSettings())
-        over = {k: v for k, v in (("k", args.k), ("n_representative", args.n_representative)) if v is not None}
+        over = {k: v for k, v in (("k", args.k), ("prior", args.prior), ("n_representative", args.n_representative)) if v is not None}
         settings = PoolSettings(**{**base.as_dict(), **over})
         held = args.held_out if args.held_out is not None else (4 if name == "routerbench" else 3)
         rep = run(ds, seeds=args.seeds, n_held_out=held, settings=settings, tune_each=args.tune,
@@ -117,7 +130,8 @@ def cmd_train_pool(args: argparse.Namespace) -> int:
 
     ds = load_dataset(args.data, args.data_dir, cost_proxy=args.cost_proxy)
     base = DEFAULTS.get(args.data, PoolSettings())
-    over = {k: v for k, v in (("k", args.k), ("n_representative", args.n_representative), ("seed", args.seed)) if v is not None}
+    over = {k: v for k, v in (("k", args.k), ("prior", args.prior), ("n_representative", args.n_representative), ("seed", args.seed))
+            if v is not None}
     settings = PoolSettings(**{**base.as_dict(), **over})
     models = list(ds.train.models)
     if args.tune:
@@ -161,6 +175,7 @@ def add_pool_commands(subparsers: Any) -> None:
     p.add_argument("--seeds", type=_seeds, default=[0, 1, 2, 3, 4], help="comma-separated seeds; each draws its own held-out LLMs")
     p.add_argument("--held-out", type=int, default=None, help="LLMs held out of training per seed (default 4 RouterBench, 3 RouterDC)")
     p.add_argument("--k", type=int, default=None, help="number of clusters (default: CV-chosen)")
+    p.add_argument("--prior", type=_prior, default=None, help="cluster shrinkage: pseudo-prompts, or 'auto' (per-model empirical Bayes)")
     p.add_argument("--n-representative", type=int, default=None, help="representative prompts drawn from the train split")
     p.add_argument("--cost-proxy", choices=["params", "uniform"], default="params", help="RouterDC cost proxy (it has no costs)")
     p.add_argument("--tune", action="store_true", help="re-run the CV grid per seed (training LLMs and train split only)")
@@ -189,6 +204,7 @@ def add_pool_commands(subparsers: Any) -> None:
     p.add_argument("--variant", choices=["uniroute_map", "uniroute_kmeans", "pool_knn", "pool_zero"], default="uniroute_map",
                    help="variant that 'uniroute' loads by default")
     p.add_argument("--k", type=int, default=None)
+    p.add_argument("--prior", type=_prior, default=None, help="cluster shrinkage: pseudo-prompts, or 'auto' (per-model empirical Bayes)")
     p.add_argument("--n-representative", type=int, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--cost-proxy", choices=["params", "uniform"], default="params")

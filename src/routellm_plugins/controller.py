@@ -49,6 +49,25 @@ def read_config(config: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str,
     return data
 
 
+#: An error message sharing a run of this many characters with the prompt is withheld (it quotes the prompt).
+_QUOTE_CHARS = 12
+_MAX_REASON_CHARS = 300
+
+
+def _without_prompt(message: str, text: Any) -> str:
+    """``message`` (cut to 300 chars), or a placeholder when it quotes ``text``: an embedder error may echo the prompt."""
+    message = message[:_MAX_REASON_CHARS]
+    if not isinstance(text, str):
+        return message
+    n = min(_QUOTE_CHARS, len(text.strip()))
+    if n < 6:  # too short to tell a quote from a coincidence
+        return message
+    probe = text if len(text) <= 20_000 else text[:10_000] + text[-10_000:]  # what the embedder could have seen
+    if any(message[i:i + n] in probe for i in range(len(message) - n + 1) if message[i:i + n].strip()):
+        return f"(error message withheld: it quotes the prompt; {len(message)} chars)"
+    return message
+
+
 class RoutingController:
     """Decides, per request, which model key serves it.
 
@@ -85,6 +104,11 @@ class RoutingController:
         target_cost: float | None = None,
         quality_floor: float | None = None,
     ) -> None:
+        for flag, value in (("adaptive", adaptive), ("sticky_sessions", sticky_sessions)):
+            if not isinstance(value, bool):  # a config string such as "false" must not read as true
+                raise ConfigError(f"{flag} must be true or false, got {value!r:.60}")
+        if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1:
+            raise ConfigError(f"max_sessions must be an integer >= 1, got {max_sessions!r:.60}")
         pool_mode = pool is not None or lam is not None or target_cost is not None or quality_floor is not None
         if router is None:
             router = "uniroute" if pool_mode else "mf"
@@ -207,7 +231,7 @@ class RoutingController:
             decision = self._route_with_timeout(clean_prompt(text))
         except Exception as exc:  # noqa: BLE001 - every failure must still be answered
             kind = "invalid routing text" if isinstance(exc, RouteLLMError) else type(exc).__name__
-            reason = f"{kind}: {exc}"
+            reason = f"{kind}: {_without_prompt(str(exc), text)}"
             # The reason names the problem, never the prompt (no user text in logs at default level).
             log.warning("routing fell back to %r: %s", self.fallback, reason[:300])
             decision = self.fallback_decision(reason, started)

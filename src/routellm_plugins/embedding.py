@@ -1,7 +1,13 @@
 """Prompt embedders: the bundled all-MiniLM-L6-v2 (offline), any local HF encoder, or a callable.
 
 Contract: ``embedder(texts) -> np.ndarray`` of shape (len(texts), dim), float32, rows
-L2-normalised. Models load lazily, once per process per (path, settings), under a lock.
+L2-normalised. Models load lazily, once per process per (path, backend, settings), under a lock.
+
+Backends of the bundled MiniLM: ``"torch"`` (:class:`HFEncoder`, transformers + torch: the
+reference) and ``"onnx"`` (:class:`routellm_plugins.embedding_onnx.OnnxEncoder`, the ONNX copy
+shipped in ``assets/embedder`` run by onnxruntime, tokenised by ``tokenizers``: same embeddings,
+no torch import, a fraction of the memory and start-up time). ``"auto"`` (the default; ``$ROUTELLM_EMBEDDER_BACKEND`` overrides it)
+picks onnx when onnxruntime is importable, else torch; other local encoders always use torch.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ DEFAULT_MAX_TOKENS = 256
 #: Tokens kept from the start of a long prompt; the rest of the budget goes to its end,
 #: where few-shot and templated prompts put the actual request.
 DEFAULT_HEAD_TOKENS = 32
+#: Embedder backends accepted by :func:`get_embedder` (and ``$ROUTELLM_EMBEDDER_BACKEND``).
+BACKENDS = ("auto", "torch", "onnx")
+BACKEND_ENV = "ROUTELLM_EMBEDDER_BACKEND"
 
 
 @runtime_checkable
@@ -88,12 +97,78 @@ class _LRU:
                 self._data.popitem(last=False)
 
 
-class HFEncoder:
-    """A local Hugging Face encoder, mean-pooled and L2-normalised.
+def head_tail(ids: list[int], max_tokens: int, head_tokens: int, cls_id: int, sep_id: int) -> list[int]:
+    """``[CLS] ids [SEP]``; past ``max_tokens`` keep the first ``head_tokens`` and the last remaining ids."""
+    budget = max_tokens - 2
+    if len(ids) > budget:
+        tail = budget - head_tokens
+        ids = ids[:head_tokens] + ids[-tail:]
+    return [cls_id, *ids, sep_id]
+
+
+def check_lengths(max_tokens: int, head_tokens: int) -> None:
+    """ConfigError unless 8 <= max_tokens and 0 <= head_tokens < max_tokens - 2."""
+    if max_tokens < 8 or head_tokens < 0 or head_tokens >= max_tokens - 2:
+        raise ConfigError(f"need 8 <= max_tokens and 0 <= head_tokens < max_tokens - 2; got {max_tokens}, {head_tokens}")
+
+
+class CachedEncoder:
+    """Shared front of the model-backed encoders: lazy load, LRU cache, one error type.
+
+    Subclasses set ``name``/``backend``/``_cache``, and implement ``_ensure_loaded`` and
+    ``_encode(texts) -> (n, dim) float32``.
+    """
+
+    name: str
+    backend: str
+    _cache: _LRU
+    _dim: int | None
+
+    @property
+    def dim(self) -> int:
+        self._ensure_loaded()
+        assert self._dim is not None
+        return self._dim
+
+    def _ensure_loaded(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        self._ensure_loaded()
+        texts = list(texts)
+        rows: list[np.ndarray | None] = []
+        missing: list[int] = []
+        keys = [self._cache.key(t) for t in texts]
+        for i, k in enumerate(keys):
+            row = self._cache.get(k)
+            rows.append(row)
+            if row is None:
+                missing.append(i)
+        if missing:
+            try:
+                fresh = self._encode([texts[i] for i in missing])
+            except Exception as exc:  # tokenizer/runtime failures become one clear error
+                raise ScoringError(
+                    f"embedder {self.name!r} ({self.backend}) failed on a batch of {len(missing)} prompts: {exc}") from exc
+            for j, i in enumerate(missing):
+                rows[i] = fresh[j]
+                self._cache.put(keys[i], fresh[j])
+        if not rows:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+
+class HFEncoder(CachedEncoder):
+    """A local Hugging Face encoder run by torch, mean-pooled and L2-normalised (the reference backend).
 
     Texts longer than ``max_tokens`` keep their first ``head_tokens`` tokens and their
     last ``max_tokens - head_tokens - 2`` tokens. Loading happens on first use.
     """
+
+    backend = "torch"
 
     def __init__(
         self,
@@ -105,8 +180,7 @@ class HFEncoder:
         cache_size: int = 4096,
         device: str | None = None,
     ) -> None:
-        if max_tokens < 8 or head_tokens < 0 or head_tokens >= max_tokens - 2:
-            raise ConfigError(f"need 8 <= max_tokens and 0 <= head_tokens < max_tokens - 2; got {max_tokens}, {head_tokens}")
+        check_lengths(max_tokens, head_tokens)
         self.path = Path(path) if path is not None else None
         self.name = DEFAULT_EMBEDDER if path is None else str(path)
         self.max_tokens = max_tokens
@@ -118,12 +192,6 @@ class HFEncoder:
         self._model = None
         self._tokenizer = None
         self._dim: int | None = None
-
-    @property
-    def dim(self) -> int:
-        self._ensure_loaded()
-        assert self._dim is not None
-        return self._dim
 
     def _ensure_loaded(self) -> None:
         if self._model is not None:
@@ -150,11 +218,7 @@ class HFEncoder:
     def _ids(self, text: str) -> list[int]:
         tok = self._tokenizer
         ids = tok(text, add_special_tokens=False, truncation=False)["input_ids"]
-        budget = self.max_tokens - 2
-        if len(ids) > budget:
-            tail = budget - self.head_tokens
-            ids = ids[: self.head_tokens] + ids[-tail:]
-        return [tok.cls_token_id, *ids, tok.sep_token_id]
+        return head_tail(ids, self.max_tokens, self.head_tokens, tok.cls_token_id, tok.sep_token_id)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
@@ -177,29 +241,6 @@ class HFEncoder:
                 pooled = torch.nn.functional.normalize(pooled, dim=-1)
             out[idx] = pooled.float().cpu().numpy()
         return out
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        self._ensure_loaded()
-        texts = list(texts)
-        rows: list[np.ndarray | None] = []
-        missing: list[int] = []
-        keys = [self._cache.key(t) for t in texts]
-        for i, k in enumerate(keys):
-            row = self._cache.get(k)
-            rows.append(row)
-            if row is None:
-                missing.append(i)
-        if missing:
-            try:
-                fresh = self._encode([texts[i] for i in missing])
-            except Exception as exc:  # tokenizer/torch failures become one clear error
-                raise ScoringError(f"embedder {self.name!r} failed on a batch of {len(missing)} prompts: {exc}") from exc
-            for j, i in enumerate(missing):
-                rows[i] = fresh[j]
-                self._cache.put(keys[i], fresh[j])
-        if not rows:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack(rows).astype(np.float32, copy=False)
 
 
 class CallableEmbedder:
@@ -227,18 +268,42 @@ class CallableEmbedder:
         return arr / np.maximum(norms, 1e-12)
 
 
-_SHARED: dict[tuple, HFEncoder] = {}
+_SHARED: dict[tuple, CachedEncoder] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def get_embedder(spec: str | os.PathLike[str] | Embedder | Callable | None = None, **settings: object) -> Embedder:
+def onnx_available() -> bool:
+    """True when onnxruntime and tokenizers can be imported (found, not imported here)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
+
+
+def resolve_backend(backend: str | None = None, path: str | None = None) -> str:
+    """"torch" or "onnx" for a backend name (None: ``$ROUTELLM_EMBEDDER_BACKEND``, else "auto").
+
+    "auto" is onnx for the bundled MiniLM when onnxruntime is importable, torch otherwise
+    (and always torch for a local encoder folder, which has no bundled ONNX copy).
+    """
+    raw = backend if backend is not None else (os.environ.get(BACKEND_ENV) or "auto")
+    name = str(raw).strip().lower()
+    if name not in BACKENDS:
+        src = f"${BACKEND_ENV}" if backend is None else "backend"
+        raise ConfigError(f"unknown embedder {src} {raw!r}; choose one of {', '.join(BACKENDS)}")
+    if name == "auto":
+        return "onnx" if path is None and onnx_available() else "torch"
+    return name
+
+
+def get_embedder(spec: str | os.PathLike[str] | Embedder | Callable | None = None, *, backend: str | None = None,
+                 **settings: object) -> Embedder:
     """Resolve an embedder spec: None/"all-MiniLM-L6-v2" (bundled), a local folder, or a callable.
 
-    HF encoders are shared per process: two routers asking for the same path and settings
-    get the same instance (one copy of the weights, one cache).
+    ``backend`` ("auto" | "torch" | "onnx"; default ``$ROUTELLM_EMBEDDER_BACKEND`` or "auto") picks
+    the runtime of model-backed encoders (see the module docstring). HF encoders are shared per
+    process: two routers asking for the same path, backend and settings get the same instance
+    (one copy of the weights, one cache).
     """
     if spec is not None and not isinstance(spec, (str, os.PathLike)):
-        if isinstance(spec, (HFEncoder, CallableEmbedder)):
+        if isinstance(spec, (CachedEncoder, CallableEmbedder)):
             return spec
         if callable(spec):
             return CallableEmbedder(spec)
@@ -246,10 +311,16 @@ def get_embedder(spec: str | os.PathLike[str] | Embedder | Callable | None = Non
     path = None if spec in (None, DEFAULT_EMBEDDER, "sentence-transformers/" + DEFAULT_EMBEDDER) else str(spec)
     if path is not None and not Path(path).is_dir():
         raise ConfigError(f"embedder {path!r} is not a local folder (hub names need a reachable hub; give a local path)")
-    key = (path, tuple(sorted(settings.items())))
+    kind = resolve_backend(backend, path)
+    key = (path, kind, tuple(sorted(settings.items())))
     with _SHARED_LOCK:
         enc = _SHARED.get(key)
         if enc is None:
-            enc = HFEncoder(path, **settings)  # type: ignore[arg-type]
+            if kind == "onnx":
+                from routellm_plugins.embedding_onnx import OnnxEncoder
+
+                enc = OnnxEncoder(path, **settings)  # type: ignore[arg-type]
+            else:
+                enc = HFEncoder(path, **settings)  # type: ignore[arg-type]
             _SHARED[key] = enc
         return enc

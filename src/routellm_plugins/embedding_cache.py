@@ -20,10 +20,13 @@ def default_cache_dir() -> Path:
 
 def embed_cached(prompts: Sequence[str], embedder: Embedder | None = None, cache_dir: str | os.PathLike[str] | None = None,
                  progress: bool = False) -> np.ndarray:
-    """Embeddings of ``prompts`` (n, dim), read from / written to a .npy keyed by the embedder and the prompts."""
+    """Embeddings of ``prompts`` (n, dim), read from / written to a .npy keyed by the embedder, its backend and the prompts."""
     emb = embedder if embedder is not None else get_embedder()
     h = hashlib.sha1()
     h.update(f"{emb.name}|{getattr(emb, 'max_tokens', '')}|{getattr(emb, 'head_tokens', '')}".encode())
+    backend = getattr(emb, "backend", "torch")
+    if backend != "torch":  # torch keys stay as before, so existing caches remain valid
+        h.update(f"|backend={backend}|{getattr(emb, 'model_file', None) or ''}".encode())
     for p in prompts:
         h.update(hashlib.sha1(p.encode("utf-8", "replace")).digest())
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()

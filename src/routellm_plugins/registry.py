@@ -19,6 +19,8 @@ ROUTERS: dict[str, str] = {
     "random": "routellm_plugins.routers.random_router:RandomRouter",
     "mf": "routellm_plugins.routers.mf:MatrixFactorizationRouter",
     "sw_ranking": "routellm_plugins.routers.sw_ranking:SWRankingRouter",
+    "bert": "routellm_plugins.routers.bert:BertRouter",
+    "causal_llm": "routellm_plugins.routers.causal_llm:CausalLLMRouter",
     # Pool routers (UniRoute); all read the bundled pool in checkpoints/uniroute.
     "uniroute": "routellm_plugins.pool.routers:PoolRouter",
     "uniroute_kmeans": "routellm_plugins.pool.routers:UniRouteKMeans",

@@ -26,7 +26,13 @@ MMLU_TEST_FOLD = 0
 MMLU_VALIDATION_FOLD = 1
 N_FOLDS = 5
 ROUTERDC_TRAIN_FILES = ("gsm8k-train", "arc_challenge_train", "humaneval_train", "MATH_prealgebra", "cmmlu_train")
-TRAINABLE = ("mf", "sw_ranking")
+TRAINABLE = ("mf", "sw_ranking", "bert", "causal_llm")
+#: Routers trained on prompt text (not cached embeddings): name -> "module:function" taking
+#: ``(data_dir, *, seed, progress, **params)`` and returning a fitted router.
+TEXT_TRAINED = {
+    "bert": "routellm_plugins.routers.bert_training:train_bert",
+    "causal_llm": "routellm_plugins.routers.causal_llm_training:train_causal_llm",
+}
 
 
 @dataclass
@@ -60,11 +66,22 @@ def load_training_data(data_dir: str | os.PathLike[str] | None = None, *, progre
     return TrainingData(train, train_emb, val, val_emb)
 
 
+def train_text_router(name: str, data_dir: str | os.PathLike[str] | None = None, *, seed: int = 0,
+                      progress: bool = False, **params: Any):
+    """Train a classifier router (``bert`` or ``causal_llm``) from prompt text with its default recipe."""
+    import importlib
+
+    if name not in TEXT_TRAINED:
+        raise ConfigError(f"router {name!r} is not trained from text; those are: {', '.join(TEXT_TRAINED)}")
+    module, _, fn = TEXT_TRAINED[name].partition(":")
+    return getattr(importlib.import_module(module), fn)(data_dir, seed=seed, progress=progress, **params)
+
+
 def train_router(name: str, data: TrainingData, *, seed: int = 0, progress: bool = False, **params: Any):
     """Train router ``name`` ("mf" or "sw_ranking") on ``data`` with the default recipe."""
     from routellm_plugins.registry import router_class
 
-    if name not in TRAINABLE:
+    if name not in TRAINABLE or name in TEXT_TRAINED:
         raise ConfigError(f"router {name!r} is not trainable here; trainable: {', '.join(TRAINABLE)}")
     router = router_class(name)(seed=seed, **params)
     if name == "mf":

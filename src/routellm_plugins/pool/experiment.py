@@ -34,12 +34,14 @@ ROUTERDC_TEST = ("mmlu_test", "gsm8k-test", "arc_challenge_test", "humaneval_tes
 
 #: Settings chosen by :func:`tune` (3-fold CV, two inner held-out draws, all models of the train split;
 #: ``routellm-plugins train-pool --data NAME --tune``); K-NN's k tuned the same way on its own area.
+#: (Chosen before the tuning score also covered the inner unseen pool and before prior="auto" was a
+#: candidate; ``--tune`` re-chooses per seed with the current objective.)
 DEFAULTS: dict[str, PoolSettings] = {
     "routerbench": PoolSettings(k=16, prior=20.0, knn_k=100, temperature=10.0, n_representative=None),
     "routerdc": PoolSettings(k=64, prior=20.0, knn_k=100, temperature=10.0, n_representative=None),
 }
 #: CV grids for ``--tune`` (kept small: the box is shared). UniRoute's clusters/map and K-NN's k are tuned separately.
-TUNE_GRID: dict[str, Sequence[Any]] = {"k": (16, 32, 64), "prior": (5.0, 20.0, 50.0)}
+TUNE_GRID: dict[str, Sequence[Any]] = {"k": (16, 32, 64), "prior": ("auto", 5.0, 20.0, 50.0)}
 KNN_GRID: dict[str, Sequence[Any]] = {"knn_k": (10, 25, 50, 100, 200, 400)}
 
 
@@ -129,14 +131,24 @@ def evaluate_routers(routers: dict[str, PoolRouter], emb: np.ndarray, test: Grad
 
 
 def _cv_score(dcost_all: np.ndarray, models_all: Sequence[str]):
+    """Per router: mean area over the inner 'all' pool and the inner 'unseen' pool (held-out training LLMs);
+    ``uniroute``: the mean of the two UniRoute variants (they share clusters and LLM vectors)."""
     def score(routers, dte, ete, held, _costs):
         keep = ~np.isnan(dte.scores).any(1)
         if dte.costs is not None:
             keep &= ~np.isnan(dte.costs).any(1)
         dte, ete = dte.subset(keep), ete[keep]
         true_costs = dte.costs if dte.costs is not None else np.tile(dcost_all, (len(dte), 1))
-        _, sums = evaluate_routers(routers, ete, dte, list(dte.models), dcost_all, true_costs)
-        return {n: s.area for n, s in zip(ROUTER_ORDER, sums)}
+        per: dict[str, list[float]] = {}
+        for members in (list(dte.models), list(held)):
+            if len(members) < 2:
+                continue
+            _, sums = evaluate_routers(routers, ete, dte, members, dcost_all, true_costs)
+            for n, s in zip(ROUTER_ORDER, sums):
+                per.setdefault(n, []).append(s.area)
+        out = {n: float(np.mean(v)) for n, v in per.items()}
+        out["uniroute"] = 0.5 * (out["uniroute_kmeans"] + out["uniroute_map"])
+        return out
     return score
 
 
@@ -145,8 +157,11 @@ def tune(ds: Dataset, train_models: Sequence[str], base: PoolSettings, grid: dic
          ) -> tuple[PoolSettings, list]:
     """CV on the train split using only ``train_models`` (two inner held-out draws among them).
 
-    UniRoute settings maximise the learned map's area; K-NN's k maximises K-NN's own area. At
-    most ``max_prompts`` train prompts (seeded draw) are used, to keep tuning cheap.
+    Each inner draw holds out a third of ``train_models`` (at least two) from the learned map, so the
+    score covers both the inner full pool and the inner pool of unseen LLMs (see :func:`_cv_score`).
+    UniRoute settings maximise the mean of both UniRoute variants; K-NN's k maximises K-NN's own
+    score. At most ``max_prompts`` train prompts (seeded draw) are used, to keep tuning cheap.
+    The test split is never read.
     """
     cols = [ds.train.models.index(m) for m in train_models]
     sub = ds.train.select_models(list(train_models))
@@ -155,11 +170,11 @@ def tune(ds: Dataset, train_models: Sequence[str], base: PoolSettings, grid: dic
         pick = np.sort(np.random.default_rng(seed).choice(len(sub), size=max_prompts, replace=False))
         sub, emb = sub.subset(pick), emb[pick]
     dcost = np.asarray(ds.decision_costs)[cols]
-    n_inner = max(1, len(train_models) // 3)
+    n_inner = min(len(train_models) - 1, max(2, len(train_models) // 3))
     inner = [held_out_models(train_models, n_inner, 1000 + seed + i) for i in range(2)]
     kw = dict(score_fn=_cv_score(dcost, train_models), n_folds=n_folds, held_out_sets=inner, costs=dcost)
     res = cross_validate(sub, emb, grid or TUNE_GRID, base=base, **kw)
-    chosen = PoolSettings(**{**base.as_dict(), **res.best("uniroute_map")})
+    chosen = PoolSettings(**{**base.as_dict(), **res.best("uniroute")})
     res_knn = cross_validate(sub, emb, knn_grid or KNN_GRID, base=chosen, **kw)
     chosen.knn_k = int(res_knn.best("pool_knn")["knn_k"])
     return chosen, res.scores + res_knn.scores

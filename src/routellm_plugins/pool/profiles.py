@@ -2,7 +2,8 @@
 
 A model joins a pool by its scores on the representative prompts (prompt id -> score in
 [0, 1]); nothing is retrained. Its feature vector is its per-cluster mean quality
-(:meth:`LLMProfiles.cluster_quality`), shrunk toward its overall mean on small clusters.
+(:meth:`LLMProfiles.cluster_quality`), shrunk toward its overall mean on small clusters
+(a fixed number of pseudo-prompts, or ``prior="auto"``: the model's own empirical-Bayes weight).
 
 Graded-answer files (``routellm-plugins profile --answers FILE``) are CSV with columns
 ``id,score`` or JSONL with ``{"id": ..., "score": ...}`` per line. ``score`` is 1/0,
@@ -36,6 +37,48 @@ ID_KEYS = ("id", "prompt_id", "sample_id")
 SCORE_KEYS = ("score", "correct", "grade")
 #: Default least share of representative prompts a new model's profile must cover.
 DEFAULT_MIN_COVERAGE = 0.5
+#: ``prior`` value asking for per-model empirical-Bayes shrinkage (:func:`eb_prior`).
+AUTO_PRIOR = "auto"
+#: Candidate prior weights (pseudo-prompts) searched by :func:`eb_prior`.
+EB_GRID = np.geomspace(0.5, 2000.0, 48)
+
+
+def check_prior(prior: Any) -> float | str:
+    """``"auto"`` or a finite number >= 0 (pseudo-prompts of shrinkage), else ConfigError naming it."""
+    if prior == AUTO_PRIOR:
+        return AUTO_PRIOR
+    try:
+        return check_non_negative(prior, "prior")
+    except Exception:
+        raise ConfigError(f"prior (shrinkage weight) must be {AUTO_PRIOR!r} or a finite number >= 0, got {prior!r}") from None
+
+
+_LGAMMA = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def _betaln(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (_LGAMMA(a) + _LGAMMA(b) - _LGAMMA(a + b)).astype(np.float64)
+
+
+def eb_prior(sums: np.ndarray, counts: np.ndarray, target: np.ndarray, grid: np.ndarray = EB_GRID) -> np.ndarray:
+    """Per-model prior weight (m,) maximising the beta-binomial marginal likelihood of its per-cluster scores.
+
+    Cluster c of model j has quality ~ Beta(w * t, w * (1 - t)) around ``target[c, j]``; ``sums`` and
+    ``counts`` (k, m) are its graded score sums and counts. Only the model's own profile is used.
+    """
+    mu = np.clip(np.asarray(target, dtype=np.float64), 1e-3, 1 - 1e-3)
+    out = np.empty(sums.shape[1])
+    for j in range(sums.shape[1]):
+        s, n, t = sums[:, j], counts[:, j], mu[:, j]
+        used = n > 0
+        if not used.any():
+            out[j] = float(grid[len(grid) // 2])
+            continue
+        s, n, t = s[used], n[used], t[used]
+        a, b = grid[:, None] * t[None, :], grid[:, None] * (1 - t[None, :])
+        ll = (_betaln(s[None, :] + a, (n - s)[None, :] + b) - _betaln(a, b)).sum(axis=1)
+        out[j] = float(grid[int(np.argmax(ll))])
+    return out
 
 
 def parse_score(value: Any, where: str) -> float:
@@ -236,12 +279,14 @@ class LLMProfiles:
         with np.errstate(invalid="ignore"):
             return np.nan_to_num(np.nanmean(self.scores, axis=0), nan=0.5) if self.scores.size else np.zeros(len(self.models))
 
-    def cluster_quality(self, labels: np.ndarray, k: int, prior: float = 1.0, parents: np.ndarray | None = None) -> np.ndarray:
+    def cluster_quality(self, labels: np.ndarray, k: int, prior: float | str = 1.0, parents: np.ndarray | None = None) -> np.ndarray:
         """Per-cluster mean quality (k, m) over graded prompts, shrunk with weight ``prior``.
 
         Without ``parents``: (sum + prior * model mean) / (count + prior). With ``parents`` (k,)
         grouping the clusters, each cluster shrinks toward its parent group's (shrunk) mean instead,
         so a small cluster borrows from similar prompts rather than from the whole pool.
+        ``prior="auto"``: each model's own prior weight by empirical Bayes (:func:`eb_prior`), so a
+        model whose quality varies a lot across clusters is shrunk less (no tuning, no retraining).
         """
         labels = np.asarray(labels)
         graded = ~np.isnan(self.scores)
@@ -251,11 +296,12 @@ class LLMProfiles:
         sums = onehot.T @ vals
         counts = onehot.T @ graded.astype(np.float64)
         if parents is None:
-            target = self.mean_quality()[None, :]
+            target = np.broadcast_to(self.mean_quality()[None, :], sums.shape)
         else:
             parents = np.asarray(parents, dtype=int)
             target = self.cluster_quality(parents[labels], int(parents.max()) + 1, prior)[parents]
-        return (sums + prior * target) / np.maximum(counts + prior, 1e-12)
+        weight = eb_prior(sums, counts, target)[None, :] if prior == AUTO_PRIOR else float(prior)
+        return (sums + weight * target) / np.maximum(counts + weight, 1e-12)
 
     def prompt_records(self) -> list[dict[str, Any]]:
         """The representative prompts as JSON-ready records (id, group, prompt, answer)."""

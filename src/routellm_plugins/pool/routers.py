@@ -32,7 +32,7 @@ from routellm_plugins.decision import Candidate, Decision, choose
 from routellm_plugins.errors import CheckpointError, ConfigError, InvalidThresholdError, NotFittedError, ScoringError
 from routellm_plugins.pool.clustering import assign, kmeans, parent_groups
 from routellm_plugins.pool.cluster_map import ClusterMap
-from routellm_plugins.pool.profiles import LLMProfiles, read_prompts_jsonl, write_prompts_jsonl
+from routellm_plugins.pool.profiles import LLMProfiles, check_prior, read_prompts_jsonl, write_prompts_jsonl
 from routellm_plugins.pool.spec import PoolSpec, resolve_pool
 from routellm_plugins.routers.base import CALIBRATION_TENSOR, Router
 from routellm_plugins.validation import check_non_negative, clean_prompt, clean_prompts
@@ -86,7 +86,7 @@ class PoolRouter(Router):
         self,
         *,
         k: int = 16,
-        prior: float = 1.0,
+        prior: float | str = 1.0,
         knn_k: int = 10,
         seed: int = 0,
         hierarchical: bool = True,
@@ -101,7 +101,7 @@ class PoolRouter(Router):
         if not isinstance(knn_k, (int, np.integer)) or knn_k < 1:
             raise ConfigError(f"knn_k must be an integer >= 1, got {knn_k!r}")
         self.k = int(k)
-        self.prior = check_non_negative(prior, "prior")
+        self.prior = check_prior(prior)
         self.knn_k = int(knn_k)
         self.seed = int(seed)
         self.hierarchical = bool(hierarchical)

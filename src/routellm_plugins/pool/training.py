@@ -29,7 +29,8 @@ class PoolSettings:
     """Hyper-parameters of a pool: clusters, shrinkage, K-NN size, and the learned map's training."""
 
     k: int = 16
-    prior: float = 1.0
+    #: Shrinkage pseudo-prompts per cluster, or "auto" (per-model empirical Bayes, see profiles.eb_prior).
+    prior: float | str = 1.0
     knn_k: int = 10
     hidden: int = 0
     epochs: int = 300
