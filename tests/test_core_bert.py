@@ -27,7 +27,7 @@ PROMPTS = [
 def tiny(shared_data):
     """A BertRouter trained for real: 1 top layer, 1 epoch, 160 RouterBench prompts."""
     from routellm_plugins.data.routerbench import load_routerbench
-    from routellm_plugins.routers.bert_training import fit_bert
+    from routellm_plugins.training.bert import fit_bert
 
     rng = np.random.default_rng(0)
     train = load_routerbench("train", shared_data).select_models([ROUTELLM_STRONG, ROUTELLM_WEAK])

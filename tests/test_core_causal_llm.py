@@ -11,7 +11,7 @@ from routellm_plugins import RoutingController, load_router
 from routellm_plugins.errors import ConfigError, ScoringError
 from routellm_plugins.routers import causal_llm as cl
 from routellm_plugins.routers.causal_llm import CausalLLMRouter
-from routellm_plugins.routers.causal_llm_training import FeatureCache, extract_cached, train_causal_llm
+from routellm_plugins.training.causal_llm import FeatureCache, extract_cached, train_causal_llm
 
 PROMPTS = ["What is 2 + 2?", "Prove that there are infinitely many primes.", "Translate 'cat' into French.",
            "Write a Python function that reverses a linked list in place." * 20]

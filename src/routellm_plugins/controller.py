@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from routellm_plugins.decision import STRONG, WEAK, Decision
 from routellm_plugins.errors import ConfigError, RouteLLMError
-from routellm_plugins.registry import load_router
+from routellm_plugins.registry import DEFAULT_ROUTER, load_router
 from routellm_plugins.routers.base import Router
 from routellm_plugins.thresholds import AdaptiveThreshold
 from routellm_plugins.validation import check_non_negative, check_share, check_threshold, clean_prompt
@@ -111,7 +111,7 @@ class RoutingController:
             raise ConfigError(f"max_sessions must be an integer >= 1, got {max_sessions!r:.60}")
         pool_mode = pool is not None or lam is not None or target_cost is not None or quality_floor is not None
         if router is None:
-            router = "uniroute" if pool_mode else "mf"
+            router = "uniroute" if pool_mode else DEFAULT_ROUTER
         extra = {"embedder": embedder} if embedder is not None else {}
         self.router = load_router(router, checkpoint=checkpoint, **extra)
         self.policy: Any = None

@@ -28,6 +28,8 @@ ROUTERS: dict[str, str] = {
     "pool_knn": "routellm_plugins.pool.routers:KNNRouter",
     "pool_zero": "routellm_plugins.pool.routers:ZeroRouter",
 }
+#: The router used when none is named: ``load_router()``, the CLI without ``--router``, every adapter.
+DEFAULT_ROUTER = "mf"
 #: Routers whose bundled checkpoint lives under another router's folder.
 BUNDLED_ALIASES = {"uniroute_kmeans": "uniroute", "uniroute_map": "uniroute", "pool_knn": "uniroute", "pool_zero": "uniroute"}
 #: Routers that need no checkpoint to run.
@@ -72,7 +74,7 @@ def parse_model_string(model: str) -> tuple[str, float]:
 
 
 def load_router(
-    spec: "str | Mapping[str, Any] | Router",
+    spec: "str | Mapping[str, Any] | Router | None" = None,
     *,
     checkpoint: str | os.PathLike[str] | None = None,
     **overrides: Any,
@@ -81,9 +83,12 @@ def load_router(
 
     Config dict keys: ``router`` (name or model string), optional ``checkpoint`` (folder),
     ``threshold``, and router settings such as ``embedder``. Trained routers load their
-    bundled checkpoint unless ``checkpoint`` is given.
+    bundled checkpoint unless ``checkpoint`` is given. ``None`` means :data:`DEFAULT_ROUTER`.
     """
     from routellm_plugins.routers.base import Router
+
+    if spec is None:
+        spec = DEFAULT_ROUTER
 
     if isinstance(spec, Router):
         return spec

@@ -16,7 +16,9 @@ from routellm_plugins.errors import DataFormatError, UnknownModelError
 MODEL_ALIASES = {
     "mistralai/Mixtral-8x7B-Instruct-v0.1": "mixtral-8x7b-instruct",
     "mistralai/mixtral-8x7b-chat": "mixtral-8x7b-instruct",
+    "Mixtral-8x7B-Instruct-v0.1": "mixtral-8x7b-instruct",  # AlpacaEval, arena_bench_v1
     "gpt-4-1106-preview": "gpt-4-1106-preview",
+    "gpt4_1106_preview": "gpt-4-1106-preview",  # AlpacaEval's baseline
 }
 
 #: The strong/weak pair of RouteLLM's evaluation data (canonical names).

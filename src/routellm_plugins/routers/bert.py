@@ -4,7 +4,7 @@ A BERT-style encoder reads the prompt (head+tail truncated: the first ``head_tok
 pieces and the last ones, ``max_tokens`` in all), its last hidden states are mean-pooled, and a
 linear head gives P(strong wins), P(tie), P(weak wins) for the strong/weak pair (labels from
 :mod:`routellm_plugins.data.outcomes`). Only the top ``trained_layers`` transformer layers and
-the head are trained (:mod:`routellm_plugins.routers.bert_training`); the checkpoint stores just
+the head are trained (:mod:`routellm_plugins.training.bert`); the checkpoint stores just
 those (fp16) and names the backbone, whose other weights are read from its folder on load.
 
 Score (``score_mode``): ``"strong"`` = P(strong wins); ``"strong_tie"`` = P(strong wins) +
@@ -186,7 +186,7 @@ class BertRouter(Router):
             if self._model is not None:
                 return
             if self.trained_ is None:
-                raise NotFittedError("bert router has no trained weights: train it (bert_training.train_bert) or load() a checkpoint")
+                raise NotFittedError("bert router has no trained weights: train it (routellm_plugins.training.bert.train_bert) or load() a checkpoint")
             tokenizer, model = self.build_backbone()
             head = self.apply_trained(model, self.trained_)
             device = pick_device(self.device)

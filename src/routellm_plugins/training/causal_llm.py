@@ -196,7 +196,7 @@ def train_causal_llm(
     router.blocks, router.head = best[1], best[3]
     router.training_info = {
         "training": {
-            "recipe": "head on frozen features (3-way logistic regression), routellm_plugins.routers.causal_llm_training",
+            "recipe": "head on frozen features (3-way logistic regression), routellm_plugins.training.causal_llm",
             "seed": seed, "n_train": int(keep.sum()), "train_sets": {s.name: len(s) for s in train_sets},
             "validation_sets": {s.name: len(s) for s in val_sets}, "l2": best[2],
             "val_apgr": round(best[0], 5), "zero_shot_val_apgr": round(zero_shot, 5), "trials": trials,

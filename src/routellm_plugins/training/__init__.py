@@ -30,8 +30,8 @@ TRAINABLE = ("mf", "sw_ranking", "bert", "causal_llm")
 #: Routers trained on prompt text (not cached embeddings): name -> "module:function" taking
 #: ``(data_dir, *, seed, progress, **params)`` and returning a fitted router.
 TEXT_TRAINED = {
-    "bert": "routellm_plugins.routers.bert_training:train_bert",
-    "causal_llm": "routellm_plugins.routers.causal_llm_training:train_causal_llm",
+    "bert": "routellm_plugins.training.bert:train_bert",
+    "causal_llm": "routellm_plugins.training.causal_llm:train_causal_llm",
 }
 
 
