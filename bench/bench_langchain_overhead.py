@@ -7,9 +7,10 @@ text, and the same call through ChatRouteLLM. The adapter's own cost is
 plumbing, response tagging). Reported as medians in microseconds and as the ratio
 ``(routed - decide) / direct`` for ``invoke`` and ``stream``, with LangChain's own fake chat
 model as the child (zero latency: the worst case, the child is only LangChain's machinery) and
-optionally with simulated provider latency.
+optionally with simulated provider latency. ``--traced`` attaches a no-op callback handler to
+both calls, as a tracer would: the routed call then opens the router's own run as well.
 
-    python bench/bench_langchain_overhead.py [--n 3000] [--router random] [--latency-ms 0 5] [--json out.json]
+    python bench/bench_langchain_overhead.py [--n 3000] [--router random] [--latency-ms 0 5] [--traced] [--json out.json]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel  # noqa: E402
 from langchain_core.messages import AIMessage  # noqa: E402
 from langchain_core.outputs import ChatResult  # noqa: E402
@@ -55,24 +57,29 @@ def _time(fn: Callable[[], Any]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.thread_time() - cpu
 
 
-def measure(n: int, router: str, latency_s: float, mode: str) -> dict[str, Any]:
+class Listening(BaseCallbackHandler):
+    """A handler that listens to every event and does nothing (the cheapest possible tracer)."""
+
+
+def measure(n: int, router: str, latency_s: float, mode: str, traced: bool = False) -> dict[str, Any]:
     """Median direct / decide / routed times (µs) and the overhead ratio for one setting."""
     child = LatencyChatModel(responses=[AIMessage("ok")], latency_s=latency_s)
     spec: Any = {"router": "random", "seed": 0} if router == "random" else router
     routed = ChatRouteLLM(strong=child, weak=child, router=spec, threshold=0.5)
     controller = routed.routing_controller
+    config: Any = {"callbacks": [Listening()]} if traced else None
     if mode == "invoke":
         def direct(p: str) -> Any:
-            return child.invoke(p)
+            return child.invoke(p, config)
 
         def via(p: str) -> Any:
-            return routed.invoke(p)
+            return routed.invoke(p, config)
     else:
         def direct(p: str) -> Any:
-            return list(child.stream(p))
+            return list(child.stream(p, config))
 
         def via(p: str) -> Any:
-            return list(routed.stream(p))
+            return list(routed.stream(p, config))
 
     for i in range(min(200, n)):  # warm-up (imports, lazy embedder, caches)
         direct(f"warm-up question {i}")
@@ -92,7 +99,7 @@ def measure(n: int, router: str, latency_s: float, mode: str) -> dict[str, Any]:
             rows.append({name: _time(timers[name]) for name in order})
     finally:
         gc.enable()
-    out: dict[str, Any] = {"mode": mode, "router": router, "latency_ms": latency_s * 1e3, "n": n}
+    out: dict[str, Any] = {"mode": mode, "router": router, "latency_ms": latency_s * 1e3, "n": n, "traced": traced}
     for clock, k in (("wall", 0), ("cpu", 1)):
         direct_us = statistics.median(r["direct"][k] for r in rows) * 1e6
         decide_us = statistics.median(r["decide"][k] for r in rows) * 1e6
@@ -115,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--router", default="random", help="router name ('random' is seeded; 'mf' needs its checkpoint)")
     parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0], help="simulated child latencies")
     parser.add_argument("--modes", nargs="+", default=["invoke", "stream"], choices=["invoke", "stream"])
+    parser.add_argument("--traced", action="store_true", help="attach a no-op callback handler to every call")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
-    results = [measure(args.n, args.router, ms / 1e3, mode) for ms in args.latency_ms for mode in args.modes]
+    results = [measure(args.n, args.router, ms / 1e3, mode, args.traced) for ms in args.latency_ms for mode in args.modes]
     header = (
         f"{'mode':<7} {'latency':>8} {'clock':>5} {'direct µs':>10} {'decide µs':>10} {'routed µs':>10} "
         f"{'adapter µs':>11} {'(routed-decide)/direct':>23}"
     )
-    print(f"ChatRouteLLM overhead, router={args.router}, n={args.n}, medians; target ratio <= {TARGET_RATIO:.2f} (CPU clock)")
+    traced = ", traced (a no-op callback handler on every call)" if args.traced else ""
+    print(f"ChatRouteLLM overhead, router={args.router}, n={args.n}{traced}, medians; target ratio <= {TARGET_RATIO:.2f} (CPU clock)")
     print(header)
     for r in results:
         for clock in ("cpu", "wall"):

@@ -1,28 +1,30 @@
-"""Routing decision cost on CPU (or GPU when available): latency, throughput, cold start, peak RSS, per embedder backend.
+"""Routing decision cost on CPU (or GPU when available): latency, throughput, cold start, peak RSS, per embedder tier.
 
 On real prompts from ``../shared/data`` (short: GSM8K questions near 45 words ≈ 60 tokens;
 long: MMLU professional_law questions near 300 words ≈ 400 tokens), for each router it prints
 
-- every embedding router (mf, sw_ranking, uniroute) once per embedder backend (``[onnx]``:
-  onnxruntime, the default; ``[torch]``: the transformers reference), interleaved prompt by prompt;
+- every embedding router (mf, sw_ranking, uniroute and the default router) once per embedder tier
+  (``[onnx]``: onnxruntime fp32, the default; ``[onnx:int8]``: the opt-in int8 tier; ``[torch]``:
+  the transformers reference), interleaved prompt by prompt;
   routers without the MiniLM embedder (random, bert, causal_llm) once (skipped with a note when
   ``load_router`` fails);
 - single-prompt decision latency p50/p99 of ``router.route(prompt)`` after warm-up;
-- batched throughput (prompts/s) of ``router.score(batch)`` at batch 32 and 256;
+- batched throughput (prompts/s) of ``router.score(batch)`` on distinct prompts at batch 1, 32 and 256;
 - the same for the embedder alone (so the router's own share is visible) and for LiteLLM's
   rule-based complexity router (``ComplexityRouter.classify``; it has no batch API, so its
   "batched" figure is a loop);
 - each learned router's own cost: ``route(prompt)`` with that prompt's embedding already in the
   embedder cache (the only time the cache is on), and the embedder's share of the p50;
 - cold start in fresh subprocesses: ``import routellm_plugins`` alone, and, per backend
-  (``$ROUTELLM_EMBEDDER_BACKEND``), import + ``load_router("mf")`` + first decision; peak RSS
+  (``$ROUTELLM_EMBEDDER_BACKEND``/``PRECISION``), import + ``load_router()`` (the default router)
+  + first decision, with the encoder already built in the user cache; peak RSS
   (ru_maxrss) of that process after it has also routed 32 single prompts and scored 64 long ones.
 
 The embedder's in-process LRU cache is switched off for the whole run, so every call pays for
 the embedding. Each figure is the median over ``--repeat`` runs of the whole suite.
 
-    python bench/bench_latency.py [--repeat 3] [--n-single 20] [--cap-s 3] [--backends onnx,torch]
-                                  [--routers random,mf,sw_ranking,uniroute,bert,causal_llm]
+    python bench/bench_latency.py [--repeat 3] [--n-single 20] [--cap-s 3] [--backends onnx,onnx:int8,torch]
+                                  [--routers mf,sw_ranking,uniroute,bert,...]  (the default router is always added)
 """
 
 from __future__ import annotations
@@ -136,7 +138,8 @@ def backend_embedders(backends: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for b in backends:
         try:
-            emb = get_embedder(backend=b)
+            kind, _, precision = b.partition(":")
+            emb = get_embedder(backend=kind, **({"precision": precision} if precision else {}))
             emb(["warm-up: load the embedder"])
             set_embedder_cache(emb, 0)
             out[b] = emb
@@ -229,7 +232,7 @@ def peak_mb():
 t0 = time.perf_counter()
 import routellm_plugins
 t_imp = time.perf_counter()
-r = routellm_plugins.load_router("mf")
+r = routellm_plugins.load_router()
 t_load = time.perf_counter()
 prompts = json.loads(sys.stdin.read())
 r.route(prompts["short"][0])
@@ -247,7 +250,10 @@ def run_sub(code: str, stdin: str = "", backend: str | None = None) -> dict:
     """Run ``code`` in a fresh interpreter (``$ROUTELLM_EMBEDDER_BACKEND=backend``); its last stdout line is JSON."""
     env = os.environ.copy()
     if backend:
-        env["ROUTELLM_EMBEDDER_BACKEND"] = backend
+        kind, _, precision = backend.partition(":")
+        env["ROUTELLM_EMBEDDER_BACKEND"] = kind
+        if precision:
+            env["ROUTELLM_EMBEDDER_PRECISION"] = precision
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
@@ -315,9 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3, help="runs of the whole suite; figures are medians (default 3)")
     ap.add_argument("--n-single", type=int, default=20, help="distinct prompts timed one at a time per length (default 20)")
-    ap.add_argument("--batches", default="32,256", help="batch sizes for throughput (default 32,256)")
-    ap.add_argument("--routers", default="random,mf,sw_ranking,uniroute,bert,causal_llm")
-    ap.add_argument("--backends", default="onnx,torch", help="embedder backends to compare (default onnx,torch)")
+    ap.add_argument("--batches", default="1,32,256", help="batch sizes for throughput (default 1,32,256)")
+    ap.add_argument("--routers", default="mf,sw_ranking,uniroute", help="routers (the default router is always added)")
+    ap.add_argument("--backends", default="onnx,onnx:int8", help="embedder tiers: onnx, onnx:int8, torch (default onnx,onnx:int8)")
     ap.add_argument("--data-dir", default=None, help="shared data folder (default: $ROUTELLM_SHARED_DATA or ../shared/data)")
     ap.add_argument("--cap-s", type=float, default=3.0,
                     help="per cell time cap: single-prompt timing stops after this many seconds (min 10 prompts), and a batch "
@@ -325,7 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-start / RSS subprocesses")
     args = ap.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",") if b]
-    routers = [r.strip() for r in args.routers.split(",") if r.strip()]
+    from routellm_plugins.registry import DEFAULT_ROUTER
+
+    routers = list(dict.fromkeys([r.strip() for r in args.routers.split(",") if r.strip()] + [DEFAULT_ROUTER]))
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
     load0 = os.getloadavg()
@@ -349,8 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             import onnxruntime
 
-            info.append(f"onnxruntime {onnxruntime.__version__} device={e.device} intra-op threads="
-                        f"{e._session.get_session_options().intra_op_num_threads} model={e.model_file or 'bundled'}")
+            info.append(f"[{b}] onnxruntime {onnxruntime.__version__} device={e.device} intra-op threads="
+                        f"{e._session.get_session_options().intra_op_num_threads} precision={e.precision} "
+                        f"micro-batching={'on' if e.micro_batch else 'off'}")
     print(f"machine: nproc={os.cpu_count()} affinity={len(os.sched_getaffinity(0))} python={sys.version.split()[0]}")
     print("embedders: " + "; ".join(info))
     print(f"load average at start (1/5/15 min): {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f}")
@@ -410,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{m(imp, 'wall_s'):.2f} s process wall; torch imported: {imp[0]['torch_loaded']}")
         for b in cold_b:
             mf = [c[b] for c in cold]
-            print(f"  [{b}] import + load_router('mf') + first route() : {m(mf, 'total_s'):.2f} s in-process "
+            print(f"  [{b}] import + load_router() + first route() : {m(mf, 'total_s'):.2f} s in-process "
                   f"(import {m(mf, 'import_s'):.2f} + load {m(mf, 'load_s'):.2f} + first decision {m(mf, 'first_s'):.2f}), "
                   f"{m(mf, 'wall_s'):.2f} s process wall; torch imported: {mf[0]['torch_loaded']}")
             print(f"  [{b}] peak RSS, mf process after first decision + 32 single + score(64 long): {m(mf, 'maxrss_mb'):.0f} MB "

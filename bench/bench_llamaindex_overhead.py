@@ -3,7 +3,7 @@
 For each call i (a fresh prompt each time, so sticky sessions never short-cut scoring) we time, in
 the same loop: the child called directly, ``controller.decide`` on the routed text, and the same call
 through RouteLLM. Overhead_i = routed_i - direct_i - decide_i: what the adapter itself adds (text
-extraction, conversation key, delegation, tagging, the decision event). Reported as a median in
+extraction, turn key, delegation, tagging, the decision event). Reported as a median in
 microseconds and as a share of the direct call, for a zero-latency mock child (worst case: the
 child is LlamaIndex's own callback machinery only) and for a child with simulated (busy-wait)
 latency. Medians of per-call differences and differences of per-series minima are both shown: on a

@@ -1,21 +1,24 @@
 """Stress over HTTP: 1,000 concurrent requests through a real LiteLLM proxy routed by our callback.
 
 The proxy runs on 127.0.0.1 (a free port, master key required) with a generated config.yaml:
-``litellm_settings.callbacks: ["litellm_adapter.proxy.callback"]`` routes the model group ``chat``
-with the bundled mf router between a strong and a weak key. Failures are injected two ways:
+``litellm_settings.callbacks: ["litellm_adapter.proxy.callback"]`` routes the model name ``chat``
+with the bundled mf router between a strong and a weak model. ``--form groups`` (default): ``chat``
+is a ``routellm/router`` entry naming the model groups ``strong`` and ``weak``; ``--form
+deployments``: the older form, ``chat`` holds the deployments itself. Failures are injected two ways:
 
-* the weak key has two deployments and LiteLLM picks one at random per request; one of them is
+* the weak model has two deployments and LiteLLM picks one at random per request; one of them is
   ``mock_response: "litellm.RateLimitError"`` and always fails;
 * the other weak deployment is an echo provider (this file's :data:`echo`) that fails for a fixed,
   hash-chosen share of request markers.
 
-``router_settings.fallbacks`` sends a failed ``chat`` request to ``strong-only``. Each request
-carries a unique marker that the echo provider returns (``<model>:<marker>``), so every reply can be
-matched to its caller; a share of requests has no user text and goes to the route's fallback key.
-Checks: every request answered exactly once (client side, and the provider's own log), the right
-marker to the right caller, every failure served by the fallback.
+``router_settings.fallbacks`` sends a failed request to ``strong-only`` (from the ``weak`` group's
+own fallbacks, or from ``chat``'s in the older form). Each request carries a unique marker that the
+echo provider returns (``<model>:<marker>``), so every reply can be matched to its caller; a share
+of requests has no user text and goes to the route's fallback key. Checks: every request answered
+exactly once (client side, and the provider's own log), the right marker to the right caller,
+every failure served by the fallback, and 401 for a missing or wrong master key.
 
-    python bench/bench_proxy_stress.py [--requests 1000] [--concurrency 100] [--fail 0.2] [--no-text 0.05]
+    python bench/bench_proxy_stress.py [--requests 1000] [--concurrency 100] [--fail 0.2] [--no-text 0.05] [--form groups]
 """
 
 from __future__ import annotations
@@ -94,8 +97,30 @@ PRICE = {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}
 CHEAP = {"input_cost_per_token": 1e-07, "output_cost_per_token": 2e-07}
 
 
-def proxy_config(router: str = "mf", strong_share: float = 0.5) -> dict[str, Any]:
-    """The proxy config: routed group ``chat`` (strong echo; weak echo + always-failing mock), fallback ``strong-only``."""
+FORMS = ("groups", "deployments")
+
+
+def proxy_config(router: str = "mf", strong_share: float = 0.5, form: str = "groups") -> dict[str, Any]:
+    """The proxy config: route ``chat`` (strong echo; weak echo + always-failing mock), fallback ``strong-only``."""
+    if form == "groups":
+        return {
+            "model_list": [
+                {"model_name": "strong", "litellm_params": {"model": "echo/strong", "api_key": "mock-key", **PRICE}},
+                {"model_name": "weak", "litellm_params": {"model": "echo/weak", "api_key": "mock-key", **CHEAP}},
+                {"model_name": "weak", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "mock-key",
+                                                          "mock_response": "litellm.RateLimitError"}},
+                {"model_name": "strong-only", "litellm_params": {"model": "echo/strong", "api_key": "mock-key", **PRICE}},
+                {"model_name": "chat", "litellm_params": {"model": "routellm/router"},
+                 "model_info": {"routellm": {"router": router, "strong_share": strong_share, "models": {"strong": "strong", "weak": "weak"}}}},
+            ],
+            "router_settings": {"num_retries": 0, "disable_cooldowns": True, "fallbacks": [{"weak": ["strong-only"]}]},
+            "litellm_settings": {"callbacks": ["litellm_adapter.proxy.callback"],
+                                 "custom_provider_map": [{"provider": "echo", "custom_handler": "bench_proxy_stress.echo"},
+                                                         {"provider": "routellm", "custom_handler": "litellm_adapter.marker.handler"}]},
+            "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+        }
+    if form != "deployments":
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     return {
         "model_list": [
             {"model_name": "chat", "litellm_params": {"model": "echo/strong", "api_key": "mock-key", **PRICE},
@@ -124,8 +149,8 @@ def free_port() -> int:
 class Proxy:
     """A LiteLLM proxy subprocess on 127.0.0.1 serving :func:`proxy_config`; a context manager."""
 
-    def __init__(self, workdir: Path, fail: float, router: str = "mf", start_timeout_s: float = 120) -> None:
-        self.workdir, self.fail, self.router, self.start_timeout_s = Path(workdir), fail, router, start_timeout_s
+    def __init__(self, workdir: Path, fail: float, router: str = "mf", start_timeout_s: float = 120, form: str = "groups") -> None:
+        self.workdir, self.fail, self.router, self.start_timeout_s, self.form = Path(workdir), fail, router, start_timeout_s, form
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.echo_log = self.workdir / "echo.log"
@@ -137,7 +162,7 @@ class Proxy:
         import httpx
 
         cfg = self.workdir / "config.yaml"
-        cfg.write_text(json.dumps(proxy_config(self.router), indent=1), encoding="utf-8")  # JSON is YAML
+        cfg.write_text(json.dumps(proxy_config(self.router, form=self.form), indent=1), encoding="utf-8")  # JSON is YAML
         env = {**os.environ, "LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1",
                "ROUTELLM_COST_LOG": str(self.cost_log), ECHO_LOG_ENV: str(self.echo_log), ECHO_FAIL_ENV: str(self.fail),
                "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), os.environ.get("PYTHONPATH", "")]),
@@ -289,27 +314,27 @@ def check(plan: list[dict[str, Any]], results: list[dict[str, Any]], echo_log: P
 
 
 async def refused_without_key(base: str) -> bool:
-    """True when the proxy serves nothing to a request with no / a wrong master key."""
+    """True when the proxy answers 401, and serves nothing, to a request with no / a wrong master key."""
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         body = {"model": "chat", "messages": [{"role": "user", "content": "[req 0-000000000000] hi"}]}
         for headers in ({}, {"Authorization": "Bearer sk-wrong"}):
             r = await client.post("/chat/completions", json=body, headers=headers)
-            if r.status_code < 400 or ":[req" in r.text:
+            if r.status_code != 401 or ":[req" in r.text:
                 return False
     return True
 
 
 def run(n: int = 1000, concurrency: int = 100, fail: float = 0.2, no_text: float = 0.05, seed: int = 0,
-        router: str = "mf", workdir: Path | None = None) -> dict[str, Any]:
+        router: str = "mf", workdir: Path | None = None, form: str = "groups") -> dict[str, Any]:
     """Start the proxy, fire the requests, stop it; the counts of :func:`check` plus timings."""
     with tempfile.TemporaryDirectory(prefix="proxy-stress-") as tmp:
         wd = Path(workdir or tmp)
         wd.mkdir(parents=True, exist_ok=True)
         plan = plan_requests(n, no_text, seed)
         started = time.perf_counter()
-        with Proxy(wd, fail, router=router) as proxy:
+        with Proxy(wd, fail, router=router, form=form) as proxy:
             ready = time.perf_counter() - started
             key_required = asyncio.run(refused_without_key(proxy.base))
             t0 = time.perf_counter()
@@ -320,7 +345,7 @@ def run(n: int = 1000, concurrency: int = 100, fail: float = 0.2, no_text: float
             if summary["lost"] or summary["problems"]:
                 summary["proxy_log_tail"] = proxy.log_tail(1500)
     summary.update(master_key_required=key_required, startup_s=round(ready, 1), seconds=round(elapsed, 1),
-                   rps=round(n / elapsed, 1), concurrency=concurrency)
+                   rps=round(n / elapsed, 1), concurrency=concurrency, form=form)
     return summary
 
 
@@ -332,8 +357,9 @@ def main() -> int:
     ap.add_argument("--no-text", type=float, default=0.05, help="share of requests without user text")
     ap.add_argument("--router", default="mf")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--form", choices=FORMS, default="groups", help="route entry naming model groups (default) or the older own-deployments form")
     args = ap.parse_args()
-    s = run(args.requests, args.concurrency, args.fail, args.no_text, args.seed, args.router)
+    s = run(args.requests, args.concurrency, args.fail, args.no_text, args.seed, args.router, form=args.form)
     problems = s.pop("problems")
     tail = s.pop("proxy_log_tail", "")
     for p in problems[:20]:

@@ -1,120 +1,148 @@
-"""Parity of the ONNX embedder backend against the torch reference, on real prompts.
+"""Parity of the embedder tiers against the fp32-compute reference, on every evaluation set, in one run.
 
-For the bundled sample (400 prompts) and the held-out benchmarks (``mmlu`` fold 0, ``gsm8k``),
-each prompt is embedded by the torch HFEncoder and by each ONNX model (default: the shipped
-int8 file); the table gives, per prompt set and router (mf, sw_ranking):
+Reference: the ONNX MiniLM computed in fp32 (``precision="fp32"``, the numbers every bundled router
+was trained on). Candidates (default: ``int8``, the fast tier, and ``torch``, the transformers
+path): each embeds the same prompts; the routers (mf, sw_ranking and the default router) score
+them from those embeddings. Per evaluation set, router and candidate the table gives
 
-- cosine of the two embeddings (min / 1st percentile / mean);
-- routing decision agreement at the router's 50% threshold (calibrated on its bundled
-  calibration scores, so the same cut for both backends), and max |score difference|;
-- APGR under each backend and its change (held-out benchmarks only; sample: on its recorded labels).
+- cosine of the candidate's embeddings to the reference's (min / mean);
+- routing decisions that agree at the router's 50 % threshold (its bundled calibration cut);
+- APGR with the reference embeddings, with the candidate's, and the change.
 
-    python bench/parity_embedder.py [--data-dir /work/shared/data] [--models a.onnx,b.onnx] [--limit N]
+Sets: MMLU held-out fold 0, GSM8K, RouterBench test (GPT-4 vs Mixtral), AlpacaEval (GPT-4-turbo
+vs Mixtral-8x7B-Instruct preferences), arena_bench_v1 (gpt-4-1106-preview vs mixtral-8x7b-instruct
+GPT-4 scores). A candidate passes when every |dAPGR| <= 0.005.
+
+    python bench/parity_embedder.py [--candidates int8,torch] [--routers mf,sw_ranking] [--limit N] [--data-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-ROUTERS = ("mf", "sw_ranking")
+#: |dAPGR| a tier may move on any set and router to pass.
+MAX_DAPGR = 0.005
+Embed = Callable[[list[str]], np.ndarray]
 
 
-def prompt_sets(data_dir: str | None, limit: int | None) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-    """name -> (prompts, strong quality, weak quality) for the sample and the held-out benchmarks."""
+def eval_sets(data_dir: str | None, limit: int | None) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    """name -> (prompts, strong quality, weak quality), prompts graded for both models."""
     from routellm_plugins.benchmarks import load_named_benchmark, strong_weak_columns
+    from routellm_plugins.data.chat import alpaca_pair, load_alpaca_eval, load_arena_bench
 
-    sample = Path(__file__).resolve().parents[1] / "src" / "routellm_plugins" / "assets" / "sample_prompts.jsonl"
-    rows = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = {"sample": ([r["prompt"] for r in rows], np.array([float(r["strong_correct"]) for r in rows]),
-                      np.array([float(r["weak_correct"]) for r in rows]))}
-    for name in ("mmlu", "gsm8k"):
-        data = load_named_benchmark(name, data_dir)
-        qs, qw, _, _ = strong_weak_columns(data, None, None)
-        idx = np.flatnonzero(~(np.isnan(qs) | np.isnan(qw)))[:limit] if limit else np.flatnonzero(~(np.isnan(qs) | np.isnan(qw)))
+    sets = {name: load_named_benchmark(name, data_dir) for name in ("mmlu", "gsm8k", "routerbench")}
+    sets["alpaca_eval"] = alpaca_pair(load_alpaca_eval(data_dir), "Mixtral-8x7B-Instruct-v0.1")
+    sets["arena_bench_v1"] = load_arena_bench(data_dir)
+    out = {}
+    for name, data in sets.items():
+        pair = ("gpt-4-1106-preview", "mixtral-8x7b-instruct") if name == "arena_bench_v1" else (None, None)
+        qs, qw, _, _ = strong_weak_columns(data, *pair)
+        idx = np.flatnonzero(~(np.isnan(qs) | np.isnan(qw)))[:limit]
         out[name] = ([data.prompts[i] for i in idx], qs[idx], qw[idx])
     return out
 
 
-def scores_for(enc, prompts: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float], float]:
-    """(embeddings, router -> scores, router -> 50% threshold, seconds to embed) with embedder ``enc``."""
+def router_names(extra: Sequence[str] = ()) -> list[str]:
+    """mf, sw_ranking, the default router and ``extra``, without repeats."""
+    from routellm_plugins.registry import DEFAULT_ROUTER
+
+    return list(dict.fromkeys(["mf", "sw_ranking", DEFAULT_ROUTER, *extra]))
+
+
+def route_scores(names: Sequence[str], prompts: list[str], emb: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+    """router -> (scores of ``prompts`` computed from the embeddings ``emb``, its 50 % threshold)."""
     from routellm_plugins import load_router
 
-    t0 = time.perf_counter()
-    emb = enc(list(prompts))  # fills enc's cache: the routers below reuse these rows
-    secs = time.perf_counter() - t0
-    scores, cuts = {}, {}
-    for name in ROUTERS:
-        r = load_router(name, embedder=enc)
-        scores[name] = np.asarray(r.score(list(prompts)), dtype=np.float64)
-        cuts[name] = float(r.threshold_for_share(0.5))
-    return emb, scores, cuts, secs
+    rows = {p: emb[i] for i, p in enumerate(prompts)}
+    lookup = lambda texts: np.stack([rows[t] for t in texts])  # noqa: E731 - embeddings already computed
+    out = {}
+    for name in names:
+        r = load_router(name, embedder=lookup)
+        out[name] = (np.asarray(r.score(prompts), dtype=np.float64), float(r.threshold_for_share(0.5)))
+    return out
+
+
+def compare(reference: Embed, candidates: dict[str, Embed], sets: dict, routers: Sequence[str],
+            log: Callable[[str], None] = print) -> dict[str, float]:
+    """Print the parity table; returns candidate -> worst |dAPGR| over sets and routers."""
+    from routellm_plugins.evaluation import evaluate_scores
+
+    hdr = ["candidate", "set", "n", "cos min", "cos mean", "router", "agree@50%", "APGR ref", "APGR cand", "dAPGR", "embed s ref/cand"]
+    rows, worst = [hdr], {c: 0.0 for c in candidates}
+    for set_name, (prompts, qs, qw) in sets.items():
+        t0 = time.perf_counter()
+        e_ref = reference(prompts)
+        t_ref = time.perf_counter() - t0
+        s_ref = route_scores(routers, prompts, e_ref)
+        for cand, fn in candidates.items():
+            t0 = time.perf_counter()
+            e_new = fn(prompts)
+            t_new = time.perf_counter() - t0
+            cos = (e_ref * e_new).sum(1)
+            s_new = route_scores(routers, prompts, e_new)
+            for name in routers:
+                (a, cut), (b, _) = s_ref[name], s_new[name]
+                agree = float(np.mean((a >= cut) == (b >= cut)))
+                apgr_ref, apgr_new = evaluate_scores(name, a, qs, qw).apgr, evaluate_scores(name, b, qs, qw).apgr
+                worst[cand] = max(worst[cand], abs(apgr_new - apgr_ref))
+                rows.append([cand, set_name, str(len(prompts)), f"{cos.min():.5f}", f"{cos.mean():.6f}", name,
+                             f"{100 * agree:.2f}%", f"{apgr_ref:.4f}", f"{apgr_new:.4f}", f"{apgr_new - apgr_ref:+.4f}",
+                             f"{t_ref:.1f}/{t_new:.1f}"])
+    widths = [max(len(r[j]) for r in rows) for j in range(len(hdr))]
+    for r in rows:
+        log("  ".join(s.ljust(w) if j in (0, 1, 5) else s.rjust(w) for j, (s, w) in enumerate(zip(r, widths))))
+    log("")
+    for cand, w in worst.items():
+        log(f"{cand}: worst |dAPGR| {w:.4f} (need <= {MAX_DAPGR}) -> {'PASS' if w <= MAX_DAPGR else 'FAIL'}")
+    return worst
+
+
+def tier(name: str) -> Embed:
+    """The embedder of a tier name: an ONNX precision ("fp32", "int8"), "torch", or an ONNX file."""
+    from routellm_plugins.embedding import HFEncoder
+    from routellm_plugins.embedding_onnx import OnnxEncoder
+
+    if name == "torch":
+        enc = HFEncoder(cache_size=0, micro_batch=False)
+    elif name.endswith(".onnx"):
+        enc = OnnxEncoder(model_file=name, cache_size=0, micro_batch=False)
+    else:
+        enc = OnnxEncoder(precision=name, cache_size=0, micro_batch=False)
+    return lambda prompts: enc(prompts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_SHARED_DATA"))
-    ap.add_argument("--models", default="", help="comma-separated ONNX files (default: the shipped int8 model)")
-    ap.add_argument("--limit", type=int, default=None, help="at most this many prompts per benchmark")
+    ap.add_argument("--candidates", default="int8,torch", help="tiers to compare with fp32: int8, torch (default both)")
+    ap.add_argument("--routers", default="", help="extra routers besides mf, sw_ranking and the default")
+    ap.add_argument("--limit", type=int, default=None, help="at most this many prompts per set")
+    ap.add_argument("--reference", default="fp32", help="reference: a tier name or an ONNX file of the same encoder "
+                    "(e.g. the fp16-stored model shipped before the model was built at first use)")
     args = ap.parse_args(argv)
 
-    from routellm_plugins.embedding import HFEncoder
-    from routellm_plugins.embedding_onnx import OnnxEncoder, bundled_onnx_path
-    from routellm_plugins.evaluation import evaluate_scores
+    from routellm_plugins.embedding_onnx import default_precision
 
-    models = [Path(m) for m in args.models.split(",") if m] or [bundled_onnx_path()]
-    sets = prompt_sets(args.data_dir, args.limit)
-    big = sum(len(p) for p, _, _ in sets.values()) + 16
-    print(f"# embedder parity: torch HFEncoder (reference) vs onnxruntime; prompts: "
-          + ", ".join(f"{k} {len(v[0])}" for k, v in sets.items()))
-    ref = HFEncoder(cache_size=big)
-    ref_out = {k: scores_for(ref, v[0]) for k, v in sets.items()}
-    hdr = ["model", "set", "n", "cos min", "cos p1", "cos mean", "router", "agree@50%", "max|dscore|",
-           "APGR torch", "APGR onnx", "dAPGR", "embed s torch/onnx"]
-    rows = [hdr]
-    verdicts = []
-    for model in models:
-        worst = {"agree": 1.0, "dapgr": 0.0, "cos_min": 1.0}
-        enc = OnnxEncoder(model_file=model, cache_size=big) if model != bundled_onnx_path() else OnnxEncoder(cache_size=big)
-        for set_name, (prompts, qs, qw) in sets.items():
-            e_ref, s_ref, cuts, t_ref = ref_out[set_name]
-            e_new, s_new, _, t_new = scores_for(enc, prompts)
-            cos = (e_ref * e_new).sum(1)
-            worst["cos_min"] = min(worst["cos_min"], float(cos.min()))
-            for name in ROUTERS:
-                agree = float(np.mean((s_ref[name] >= cuts[name]) == (s_new[name] >= cuts[name])))
-                a_ref = evaluate_scores(name, s_ref[name], qs, qw).apgr
-                a_new = evaluate_scores(name, s_new[name], qs, qw).apgr
-                worst["agree"] = min(worst["agree"], agree)
-                worst["dapgr"] = max(worst["dapgr"], abs(a_new - a_ref))
-                rows.append([model.name, set_name, str(len(prompts)), f"{cos.min():.4f}", f"{np.percentile(cos, 1):.4f}",
-                             f"{cos.mean():.5f}", name, f"{100 * agree:.2f}%",
-                             f"{np.abs(s_ref[name] - s_new[name]).max():.4f}", f"{a_ref:.4f}", f"{a_new:.4f}",
-                             f"{a_new - a_ref:+.4f}", f"{t_ref:.1f}/{t_new:.1f}"])
-        ok = worst["agree"] >= 0.98 and worst["dapgr"] <= 0.005
-        verdicts.append(ok)
-        verdicts_txt = (f"{model.name}: worst decision agreement {100 * worst['agree']:.2f}% (need >= 98%), |dAPGR| "
-                        f"{worst['dapgr']:.4f} (need <= 0.005), min cosine {worst['cos_min']:.4f} -> {'PASS' if ok else 'FAIL'}")
-        rows.append(["#", verdicts_txt] + [""] * (len(hdr) - 2))
-    table = [r for r in rows if r[0] != "#"]
-    widths = [max(len(r[j]) for r in table) for j in range(len(hdr))]
-    for r in table:
-        print("  ".join(s.ljust(w) if j < 2 or j == 6 else s.rjust(w) for j, (s, w) in enumerate(zip(r, widths))))
-    print()
-    for r in rows:
-        if r[0] == "#":
-            print(r[1])
-    return 0 if verdicts[0] else 1  # exit status: the first model (the shipped one by default)
+    load0 = os.getloadavg()
+    sets = eval_sets(args.data_dir, args.limit)
+    routers = router_names([r for r in args.routers.split(",") if r])
+    cands = [c for c in args.candidates.split(",") if c]
+    print(f"# embedder parity vs the fp32-compute ONNX path; routers {', '.join(routers)}; "
+          + ", ".join(f"{k} {len(v[0])}" for k, v in sets.items()) + f"; load average {load0[0]:.2f}")
+    print(f"reference: {args.reference}")
+    worst = compare(tier(args.reference), {c: tier(c) for c in cands}, sets, routers)
+    default = default_precision()
+    print(f"default precision on this machine: {default}")
+    return 0 if worst.get(default, 0.0) <= MAX_DAPGR else 1
 
 
 if __name__ == "__main__":

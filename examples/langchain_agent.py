@@ -1,9 +1,12 @@
 """A tool-using LangChain agent (``create_agent``) whose model is ChatRouteLLM.
 
-Each conversation is routed once and stays on its model for the whole tool loop and later turns
-(sticky sessions keyed by the LangGraph ``thread_id``). Runs offline: two scripted children play
-a strong and a weak model; both can call the calculator tool, each formatting tools its own way
-(OpenAI-style function tools vs name/input_schema tools), and the router decides who serves.
+Every turn is scored; with ``sticky_sessions="escalate"`` a conversation (the LangGraph
+``thread_id``) never drops back to the weak model once it reached the strong one, and a turn kept
+up that way says ``sticky``. A turn's tool loop stays on one model. Runs offline with the bundled
+default router; two scripted children play a strong and a weak model, both able to call the
+calculator tool, each formatting tools its own way (OpenAI-style function tools vs
+name/input_schema tools). The threshold is calibrated on the conversations' opening turns for a
+50 % strong share (with real traffic, calibrate on your own logs).
 
     python examples/langchain_agent.py
 """
@@ -23,8 +26,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_adapter import ChatRouteLLM, routing_text
 from langchain_adapter.testing import ScriptedChatModel
-from routellm_plugins import CheckpointError
-from routellm_plugins.registry import bundled_checkpoint
+from routellm_plugins import load_router
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Pow: operator.pow, ast.USub: operator.neg}
@@ -64,29 +66,26 @@ def scripted_agent(voice: str) -> Any:
     return reply
 
 
-def router_settings() -> dict[str, Any]:
-    """The bundled 'mf' router at a 50 % strong share; the seeded random router if mf is not bundled yet."""
-    try:
-        bundled_checkpoint("mf")
-    except CheckpointError:
-        print("(bundled 'mf' checkpoint not found: using the seeded random router instead)\n")
-        return {"router": {"router": "random", "seed": 0}, "threshold": 0.5}
-    return {"router": "mf", "strong_share": 0.5}
+CONVERSATIONS = {
+    "thread-1": ["Hi there!", "Prove that the sum of the first n odd numbers is n^2, then check it for n = 12 * 12.",
+                 "Thanks! And what is 2 + 2?"],
+    "thread-2": ["A train covers 372 km in 4 hours; what is (372 / 4) * 7 in km?", "Great, thanks."],
+    "thread-3": ["Can you recommend a good book?", "What is 15 * 15?"],
+    "thread-4": ["Write a Python function that checks whether a string is a palindrome, ignoring punctuation and case."],
+}
 
 
 def main() -> int:
+    router = load_router()
+    threshold = router.calibrate([turns[0] for turns in CONVERSATIONS.values()], strong_share=0.5)
     strong = ScriptedChatModel(model="strong-model", replies=[scripted_agent("[strong]")], tool_format="openai")
     weak = ScriptedChatModel(model="weak-model", replies=[scripted_agent("[weak]")], tool_format="named")
-    model = ChatRouteLLM(strong=strong, weak=weak, sticky_sessions=True, fallback_on_error=True, **router_settings())
+    model = ChatRouteLLM(strong=strong, weak=weak, router=router, threshold=threshold, sticky_sessions="escalate", failover=True)
     agent = create_agent(model, tools=[calculator], checkpointer=InMemorySaver(),
                          system_prompt="Use the calculator for any arithmetic.")
+    print(f"router {router.name!r}, threshold {threshold:.4f}, sticky_sessions='escalate'\n")
 
-    conversations = {
-        "thread-1": ["A train covers 372 km in 4 hours; what is (372 / 4) * 7 in km?", "Thanks! And what is 2 + 2?"],
-        "thread-2": ["Hi! Can you recommend a good book?", "What is 15 * 15?"],
-        "thread-3": ["Compute 1234 * 5678 - 91 for my invoice."],
-    }
-    for thread, turns in conversations.items():
+    for thread, turns in CONVERSATIONS.items():
         print(f"== {thread} ==")
         config = {"configurable": {"thread_id": thread}}
         for question in turns:
@@ -95,9 +94,10 @@ def main() -> int:
             ai = [m for m in messages if isinstance(m, AIMessage)]
             route = ai[-1].response_metadata["routellm"]
             tools = [f"{c['name']}({c['args']['expression']})" for m in ai for c in m.tool_calls]
-            score = "n/a" if route["score"] is None else f"{route['score']:.3f}"
+            score = "n/a" if route["score"] is None else f"{route['score']:.4f}"
+            kept = ", sticky (kept from an earlier turn)" if route["sticky"] else ""
             print(f"user: {question}")
-            print(f"  served by {route['served_by']} ({route['model_name']}), score {score}, {len(ai)} model call(s)"
+            print(f"  served by {route['served_by']} ({route['model_name']}), score {score}{kept}, {len(ai)} model call(s)"
                   + (f", tools: {', '.join(tools)}" if tools else ""))
             print(f"  {ai[-1].content}")
     print(f"\nmodel calls: strong={len(strong.calls)}, weak={len(weak.calls)}; "

@@ -1,129 +1,114 @@
-"""Export the bundled all-MiniLM-L6-v2 to ONNX (mean-pool + L2 norm inside the graph), weights stored in fp16.
+"""Build the ONNX MiniLM embedder variants (no torch), or recalibrate the int8 variant's smoothing factors.
 
-Reproduces ``src/routellm_plugins/assets/embedder/minilm-fp16.onnx``:
+The package builds its encoder itself at first use (into ``$ROUTELLM_CACHE/embedder``); this script
+is for looking at the result or shipping it elsewhere:
 
-    python scripts/export_onnx_embedder.py [--out-dir src/routellm_plugins/assets/embedder] [--keep-fp32] [--int8]
-
-Graph inputs: ``input_ids`` and ``attention_mask`` (int64, shape (batch, seq), both axes dynamic);
-output: ``embedding`` (float32, (batch, 384)), mean-pooled over the mask and L2-normalised, i.e.
-exactly what :class:`routellm_plugins.embedding.HFEncoder` computes with torch.
-
-Shipped variant (``minilm-fp16.onnx``, ~45 MB): every large float initializer is stored as fp16
-followed by a Cast to fp32; onnxruntime folds the casts when it loads the model, so inference
-runs in fp32 (cosine to torch 1.0000, identical routing decisions). ``--int8`` also writes
-``minilm-int8.onnx`` (dynamic int8, per-channel, ~23 MB; 2x faster, but its embeddings drift
-(cosine ~0.993) enough to flip 5-8% of 50%-threshold decisions: not shipped, see
-bench/parity_embedder.py). Needs torch, transformers, onnx and onnxruntime; runs on CPU in
-well under a minute.
+    python scripts/export_onnx_embedder.py [--out-dir DIR] [--variants fp32,int8]
+        writes minilm-<variant>.onnx to DIR (default: fill the user cache) and prints size, sha256, build time
+    python scripts/export_onnx_embedder.py --calibrate [--data-dir ../shared/data] [--alpha 0.5]
+        recomputes src/routellm_plugins/assets/embedder/minilm-int8-calibration.safetensors: per-channel
+        ranges of every dense layer's input over 300 training prompts (MMLU folds 2-4, RouterBench
+        train, RouterDC gsm8k-train / humaneval_train / MATH_prealgebra; never an evaluation set),
+        run through the fp32 model: static ranges for the Q|K|V projections, SmoothQuant factors
+        max|x|^a / max|w|^(1-a) for the FFN input layers
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import os
+import json
 import sys
-import tempfile
+import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-OPSET = 17
+N_CALIBRATION = 300
 
 
-def _pooled_module(path: Path):
-    """The MiniLM encoder wrapped to return mean-pooled, L2-normalised rows."""
-    import torch
-    from transformers import AutoModel
+def calibration_prompts(data_dir: str | None) -> list[str]:
+    """300 training prompts, chosen by sha1 order (no RNG): 120 MMLU (folds 2-4), 100 RouterBench, 80 RouterDC."""
+    from routellm_plugins.data.graded import prompt_fold
+    from routellm_plugins.data.routellm_evals import load_mmlu
+    from routellm_plugins.data.routerbench import load_routerbench
+    from routellm_plugins.data.routerdc import load_routerdc
 
-    class Pooled(torch.nn.Module):
-        def __init__(self, model: torch.nn.Module) -> None:
-            super().__init__()
-            self.model = model
+    def first(prompts: list[str], n: int) -> list[str]:
+        uniq = sorted(set(p for p in prompts if p.strip()), key=lambda p: hashlib.sha1(p.encode()).hexdigest())
+        return uniq[:n]
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-            return torch.nn.functional.normalize(pooled, dim=-1)
-
-    model = AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True, attn_implementation="eager")
-    model.eval()
-    return Pooled(model).eval()
+    mmlu = [p for p in load_mmlu(data_dir).prompts if prompt_fold(p) >= 2]
+    rb = list(load_routerbench("train", data_dir).prompts)
+    dc = [p for stem in ("gsm8k-train", "humaneval_train", "MATH_prealgebra") for p in load_routerdc(stem, data_dir).prompts]
+    return first(mmlu, 120) + first(rb, 100) + first(dc, 80)
 
 
-def export_fp32(path: Path, out: Path) -> None:
-    """Trace the pooled encoder with the legacy (TorchScript) exporter, dynamic batch and sequence axes."""
-    import torch
-
-    module = _pooled_module(path)
-    ids = torch.tensor([[101, 7592, 2088, 2003, 1037, 3231, 102], [101, 2460, 102, 0, 0, 0, 0]], dtype=torch.long)
-    mask = (ids != 0).long()
-    axes = {0: "batch", 1: "seq"}
-    with torch.inference_mode():
-        torch.onnx.export(
-            module, (ids, mask), str(out), input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
-            opset_version=OPSET, do_constant_folding=True, dynamo=False,
-        )
-
-
-def fp16_storage(src: Path, dst: Path, min_size: int = 1024) -> None:
-    """Store float initializers with >= ``min_size`` values as fp16, each read through a Cast back to fp32."""
-    import numpy as np
+def calibrate(data_dir: str | None, alpha: float, out: Path) -> None:
+    """Write the int8 variant's calibration tensors to ``out`` (safetensors): for each layer that
+    PLANS["int8"] computes with static ranges, its per-channel [min; max] input range; for each
+    layer of a kind in SMOOTHED_KINDS, its SmoothQuant factors."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    import onnxruntime as ort
+    from safetensors.numpy import save_file
 
-    model = onnx.load(str(src))
-    graph = model.graph
-    halves, casts = [], []
-    for init in list(graph.initializer):
-        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_size:
-            continue
-        arr = numpy_helper.to_array(init).astype(np.float16)
-        graph.initializer.remove(init)
-        halves.append(numpy_helper.from_array(arr, init.name + "_fp16"))
-        casts.append(helper.make_node("Cast", [init.name + "_fp16"], [init.name], to=TensorProto.FLOAT, name=init.name + "_cast"))
-    graph.initializer.extend(halves)
-    nodes = list(graph.node)
-    del graph.node[:]
-    graph.node.extend(casts + nodes)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
+    from routellm_plugins.embedding import bundled_minilm_path
+    from routellm_plugins.embedding_build import PLANS, SMOOTHED_KINDS, build_model, load_source, smoothing_factors
+    from routellm_plugins.embedding_onnx import OnnxEncoder
 
-
-def quantize_int8(src: Path, dst: Path) -> None:
-    """Dynamic int8 quantization (per-channel weights, MatMul and the embedding Gathers): the fast, less exact variant."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Gemm", "Gather"])
+    folder = bundled_minilm_path()
+    model = build_model(folder, "fp32", calibration_outputs=True)
+    names = json.loads(onnx.load_from_string(model).doc_string)
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    tokens = OnnxEncoder(precision="fp32", cache_size=0, micro_batch=False)
+    prompts = calibration_prompts(data_dir)
+    lo: dict[str, np.ndarray] = {}
+    hi: dict[str, np.ndarray] = {}
+    for ids in tokens.token_ids(prompts):  # one prompt at a time: no padding rows in the ranges
+        a = np.array([ids], np.int64)
+        for name, x in zip(names, session.run(list(names.values()), {"input_ids": a, "attention_mask": np.ones_like(a)})):
+            lo[name] = np.minimum(lo.get(name, np.inf), x.min(0))
+            hi[name] = np.maximum(hi.get(name, -np.inf), x.max(0))
+    amax = {n: np.maximum(np.abs(lo[n]), np.abs(hi[n])) for n in names}
+    smooth = smoothing_factors(amax, *load_source(folder), alpha=alpha)
+    params: dict[str, np.ndarray] = {}
+    for name in names:
+        kind = name.split(".", 1)[1]
+        if PLANS["int8"][kind] == "static":
+            params[name + ".range"] = np.stack([lo[name], hi[name]]).astype(np.float32)
+        if kind in SMOOTHED_KINDS:
+            params[name + ".smooth"] = smooth[name]
+    save_file(dict(sorted(params.items())), str(out), metadata={"alpha": str(alpha), "prompts": str(len(prompts))})
+    print(f"{out}: {len(params)} calibration tensors from {len(prompts)} training prompts (alpha {alpha})")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out-dir", default=str(ROOT / "src" / "routellm_plugins" / "assets" / "embedder"))
-    ap.add_argument("--keep-fp32", action="store_true", help="also write minilm-fp32.onnx (≈90 MB; not shipped)")
-    ap.add_argument("--int8", action="store_true", help="also write minilm-int8.onnx (≈23 MB; fails parity, not shipped)")
+    ap.add_argument("--out-dir", default=None, help="write the models here (default: build into the user cache)")
+    ap.add_argument("--variants", default="fp32,int8")
+    ap.add_argument("--calibrate", action="store_true", help="recompute the int8 smoothing factors (needs the shared data)")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--alpha", type=float, default=0.5, help="SmoothQuant migration strength (default 0.5)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
-    from routellm_plugins.embedding import bundled_minilm_path
+    from routellm_plugins.embedding_build import PARAMS_FILE, build_variant, cached_model, model_cache_dir
 
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "minilm-fp32.onnx"
-        export_fp32(bundled_minilm_path(), fp32)
-        fp16_storage(fp32, out_dir / "minilm-fp16.onnx")
-        if args.int8:
-            quantize_int8(fp32, out_dir / "minilm-int8.onnx")
-        if args.keep_fp32:
-            fp32.replace(out_dir / "minilm-fp32.onnx")
-    for f in sorted(out_dir.glob("*.onnx")):
-        digest = hashlib.sha256(f.read_bytes()).hexdigest()[:16]
-        print(f"{f}  {f.stat().st_size / 1e6:.1f} MB  sha256 {digest}")
+    if args.calibrate:
+        calibrate(args.data_dir, args.alpha, PARAMS_FILE)
+        return 0
+    for variant in [v for v in args.variants.split(",") if v]:
+        t0 = time.perf_counter()
+        if args.out_dir:
+            data = build_variant(variant)
+            dst = Path(args.out_dir) / f"minilm-{variant}.onnx"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(data)
+        else:
+            data = cached_model(variant)
+            dst = model_cache_dir()
+        print(f"{variant}: {len(data) / 1e6:.1f} MB  sha256 {hashlib.sha256(data).hexdigest()[:16]}  "
+              f"{time.perf_counter() - t0:.1f} s  -> {dst}")
     return 0
 
 

@@ -13,12 +13,13 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("ROUTELLM_SHARED_DATA", REPO.parent / "shared" / "data"))
+#: The code reads $ROUTELLM_DATA (routellm_plugins.data.graded); $ROUTELLM_SHARED_DATA is the older name.
+SHARED_DATA = Path(os.environ.get("ROUTELLM_DATA") or os.environ.get("ROUTELLM_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The read-only training/evaluation data beside the repo (../shared/data)."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"shared data not found at {SHARED_DATA}; set ROUTELLM_SHARED_DATA")
+        pytest.fail(f"shared data not found at {SHARED_DATA}; set ROUTELLM_DATA")
     return SHARED_DATA

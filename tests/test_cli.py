@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from routellm_plugins.cli import main
@@ -78,3 +79,91 @@ def test_demo_runs_on_bundled_defaults(capsys):
     assert main(["demo", "--limit", "3"]) == 0
     out = capsys.readouterr().out
     assert "saved" in out and "strong calls" in out and out.count("\n") > 6
+
+
+# ---- issue 14 CLI: help on every flag, router names listed, the default router, streaming score with ids ----
+def _subparsers():
+    import argparse
+
+    from routellm_plugins.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser, sub.choices
+
+
+@pytest.mark.parametrize("command", ["demo", "route", "score", "calibrate", "evaluate", "train"])
+def test_every_flag_has_help_text(command):
+    _, commands = _subparsers()
+    flags = [a for a in commands[command]._actions if a.dest != "help"]
+    missing = [a.dest for a in flags if not (a.help and a.help.strip())]
+    assert flags and not missing, f"{command}: flags without help: {missing}"
+
+
+@pytest.mark.parametrize("command", ["demo", "route", "score", "calibrate"])
+def test_router_flag_lists_the_routers_and_defaults_to_the_default_router(command):
+    from routellm_plugins.registry import DEFAULT_ROUTER, available_routers
+
+    _, commands = _subparsers()
+    action = next(a for a in commands[command]._actions if a.dest == "router")
+    assert action.default == DEFAULT_ROUTER
+    assert all(name in action.help for name in available_routers())
+
+
+def test_score_streams_in_chunks_and_passes_the_id_field_through(tmp_path, monkeypatch):
+    import routellm_plugins.routers.base as base
+    from routellm_plugins import load_router
+
+    prompts = [f"Question {i}: what is {i} times {i + 3}?" for i in range(23)]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"q{i}", "prompt": p} if i % 5 else {"prompt": p}) + "\n" for i, p in enumerate(prompts)))
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setattr(base, "SCORE_CHUNK", 4)  # 23 prompts -> 6 chunks read, scored and written in turn
+    assert main(["score", "--input", str(src), "--output", str(out), "--quiet"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r.get("id") for r in rows] == [None if i % 5 == 0 else f"q{i}" for i in range(23)]
+    expected = load_router("mf").score(prompts)
+    assert np.allclose([r["score"] for r in rows], expected, atol=1e-5)
+
+
+def test_score_names_the_line_of_an_empty_prompt(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"prompt": "fine"}\n{"prompt": "\\u200b"}\n')
+    assert main(["score", "--router", "random", "--input", str(src), "--output", str(tmp_path / "o.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "index 1" in err and err.count("\n") == 1
+
+
+def test_calibrate_warns_on_few_prompts_and_refuses_none(tmp_path, capsys):
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(json.dumps({"prompt": f"prompt number {i}"}) + "\n" for i in range(30)))
+    assert main(["calibrate", "--router", "random", "--strong-share", "0.3", "--input", str(few)]) == 0
+    assert "warning: calibrating on only 30 prompts" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["calibrate", "--router", "random", "--strong-share", "0.3", "--input", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no prompts" in err and err.count("\n") == 1
+
+
+def test_a_deeply_nested_input_line_is_one_clear_line(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"prompt": ' + "[" * 50_000 + "]" * 50_000 + "}\n")
+    assert main(["score", "--router", "random", "--input", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "line 1 nests deeper than" in err and "Traceback" not in err
+
+
+def test_progress_bar_on_a_terminal_and_none_with_quiet_or_off_a_terminal(capsys, monkeypatch):
+    import sys
+
+    import routellm_plugins.progress as progress
+
+    assert main(["demo", "--router", "random", "--limit", "1"]) == 0
+    assert "scoring (random)" not in capsys.readouterr().err  # not a terminal: no bar
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)  # show at once (normally after a second of work)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["demo", "--router", "random", "--limit", "1"]) == 0
+    assert "scoring (random)" in capsys.readouterr().err
+    assert main(["demo", "--router", "random", "--limit", "1", "--quiet"]) == 0
+    assert "scoring (random)" not in capsys.readouterr().err

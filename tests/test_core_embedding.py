@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from routellm_plugins.embedding import CallableEmbedder, HFEncoder, bundled_minilm_path, get_embedder, resolve_backend
-from routellm_plugins.embedding_onnx import OnnxEncoder, bundled_onnx_path
+from routellm_plugins.embedding_onnx import OnnxEncoder
 from routellm_plugins.errors import ConfigError, ScoringError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "routellm_plugins" / "assets" / "sample_prompts.jsonl"
@@ -150,7 +150,7 @@ def test_bad_backend_name_is_named():
 def test_local_folder_uses_torch_unless_onnx_file_given(tmp_path):
     assert resolve_backend("auto", str(tmp_path)) == "torch"
     with pytest.raises(ConfigError, match="model_file"):
-        get_embedder(str(tmp_path), backend="onnx")
+        get_embedder(str(bundled_minilm_path()), backend="onnx")
 
 
 def test_missing_onnx_file_is_a_clear_error(tmp_path):
@@ -164,12 +164,17 @@ def test_missing_onnx_file_is_a_clear_error(tmp_path):
         OnnxEncoder(model_file=bad)(["hello"])
     with pytest.raises(ConfigError, match="threads"):
         OnnxEncoder(threads=0)
+    with pytest.raises(ConfigError, match="precision 'fp8'"):
+        OnnxEncoder(precision="fp8")
 
 
-def test_shipped_model_is_packaged():
-    assert bundled_onnx_path().is_file() and bundled_onnx_path().stat().st_size < 60e6
+def test_no_model_file_in_the_package():
+    """The encoder is built at first use; the package ships only its small int8 calibration file."""
+    assets = Path(__file__).resolve().parents[1] / "src" / "routellm_plugins" / "assets" / "embedder"
+    assert not list(assets.glob("*.onnx"))
+    assert sum(f.stat().st_size for f in assets.iterdir()) < 100_000
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
-    assert "assets/embedder/*.onnx" in pyproject
+    assert "assets/embedder/*.safetensors" in pyproject and '"onnx>=' in pyproject
 
 
 def test_disk_cache_is_keyed_by_backend(tmp_path, emb, torch_emb):

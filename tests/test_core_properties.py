@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import unicodedata
 from decimal import Decimal
 from fractions import Fraction
 
@@ -44,6 +45,9 @@ texts = st.one_of(
     st.text(),
     st.text(any_char),
     st.text(st.one_of(control_char, surrogate, st.sampled_from(" \t\n\r\x0b\x0c\u00a0\u2028\u3000"))),
+    # zero-width and other invisible characters, alone or around one visible letter
+    st.text(st.sampled_from("\u200b\u200c\u200d\u2060\ufeff\u00ad\u3164\u2800\x00\u202e"), min_size=1),
+    st.builds(lambda a, b: a + "x" + b, st.text(st.sampled_from("\u200b\x00\ufeff"), max_size=3), st.text(st.sampled_from("\u200b\x00"), max_size=3)),
     huge_text,
 )
 non_str = st.one_of(
@@ -71,8 +75,19 @@ thresholds = st.one_of(
 )
 
 
+#: What renders as nothing: whitespace, separators, control/format characters (zero-width spaces, NUL, BOM),
+#: lone surrogates, and the blank letters U+115F, U+1160, U+3164, U+FFA0, U+2800.
+_BLANK_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf", "Cs"}
+_BLANK_CHARS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+
+
 def _scorable(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    """Text with at least one visible character in what the encoder sees (the head and tail of a long prompt)."""
+    if not isinstance(value, str):
+        return False
+    if len(value) > MAX_PROMPT_CHARS_HEAD + MAX_PROMPT_CHARS_TAIL:
+        value = value[:MAX_PROMPT_CHARS_HEAD] + value[-MAX_PROMPT_CHARS_TAIL:]
+    return any(not (c.isspace() or c in _BLANK_CHARS or unicodedata.category(c) in _BLANK_CATEGORIES) for c in value)
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +242,21 @@ def test_controller_decide_never_raises(mf_controller, text, session):
     else:
         assert d.fallback and d.model == STRONG and d.score is None
         assert d.reason and "invalid routing text" in d.reason
+
+
+@pytest.fixture(scope="module")
+def sticky_controller():
+    return RoutingController(load_router("random", seed=0), threshold=0.5, sticky_sessions="escalate", max_sessions=64)
+
+
+@FAST
+@given(text=anything, session=st.one_of(st.none(), anything, st.builds(lambda n: "s" * n, st.integers(0, 300))))
+def test_sticky_controller_never_raises_for_any_session_id(sticky_controller, text, session):
+    d = sticky_controller.decide(text, session_id=session)
+    assert isinstance(d, Decision) and d.model in (STRONG, WEAK)
+    if session is not None and not isinstance(session, str):
+        assert "session_id ignored" in d.reason and not d.sticky
+    assert len(sticky_controller.sessions) <= 64
 
 
 @FAST

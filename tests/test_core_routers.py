@@ -125,3 +125,22 @@ def test_checkpoints_are_small_safetensors_and_json():
 def test_length_feature_is_what_the_baseline_uses():
     f = text_features(["short", "a much longer prompt " * 20])
     assert f[1, 0] > f[0, 0]
+
+
+def test_big_batches_are_scored_in_bounded_chunks_in_order(monkeypatch):
+    """Issue 15 item 5: score() hands the router at most SCORE_CHUNK prompts at a time; results keep batch order."""
+    from routellm_plugins.routers.base import SCORE_CHUNK
+
+    router = load_router("random", seed=3)
+    sizes: list[int] = []
+    inner = router._score
+
+    def spy(prompts):
+        sizes.append(len(prompts))
+        return inner(prompts)
+
+    monkeypatch.setattr(router, "_score", spy)
+    n = 2 * SCORE_CHUNK + 17
+    scores = router.score([f"prompt {i}" for i in range(n)])
+    assert sizes == [SCORE_CHUNK, SCORE_CHUNK, 17] and scores.shape == (n,)
+    assert np.array_equal(scores, np.random.default_rng(3).random(n))  # the same as one unchunked draw

@@ -32,13 +32,13 @@ def test_from_config_builds_children_from_init_chat_model_specs() -> None:
             "weak": {"model": "gpt-4o-mini", "model_provider": "openai", "temperature": 0},
             "router": {"router": "random", "seed": 0},
             "threshold": 1.0,
-            "fallback_on_error": True,
+            "failover": True,
         },
         init_model=init,
     )
     assert init.calls == [(("openai:gpt-4o",), {}), ((), {"model": "gpt-4o-mini", "model_provider": "openai", "temperature": 0})]
     assert model.invoke("hello").content == "reply from openai:gpt-4o-mini"  # threshold 1.0: always weak
-    assert model.fallback_on_error is True and model.routing_controller.threshold == 1.0
+    assert model.failover is True and model.routing_controller.threshold == 1.0
 
 
 def test_from_config_reads_yaml_with_a_routing_section(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_failing_route_falls_back_when_asked() -> None:
 
     with pytest.raises(ValueError, match="chain broke"):
         RouterRunnable(strong=boom, weak=lambda x: "W", router=KeywordRouter()).invoke(HARD)
-    assert RouterRunnable(strong=boom, weak=lambda x: "W", router=KeywordRouter(), fallback_on_error=True).invoke(HARD) == "W"
+    assert RouterRunnable(strong=boom, weak=lambda x: "W", router=KeywordRouter(), failover=True).invoke(HARD) == "W"
 
 
 @pytest.mark.parametrize(

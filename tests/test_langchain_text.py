@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import (
@@ -19,6 +20,7 @@ from langchain_core.messages import (
 from langchain_core.prompt_values import ChatPromptValue
 
 from langchain_adapter import content_text, input_text, routing_text, session_id
+from langchain_adapter.text import usable
 
 # ---- unit cases ---------------------------------------------------------------------------
 
@@ -39,7 +41,7 @@ def test_content_text_keeps_text_parts_and_skips_everything_else() -> None:
     assert content_text(None) == "" and content_text({"type": "text", "text": "x"}) == ""
 
 
-def test_last_human_message_is_the_default() -> None:
+def test_the_last_user_message_is_the_default() -> None:
     msgs = [SystemMessage("sys"), HumanMessage("first"), AIMessage("reply"), HumanMessage("second"), AIMessage("r2")]
     assert routing_text(msgs) == "second"
     assert routing_text([ChatMessage(role="user", content="chat role")]) == "chat role"
@@ -108,18 +110,18 @@ conversations = st.lists(st.one_of(messages(), json_like), max_size=6)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(conversations, st.sampled_from(["last_human", "conversation"]))
+@given(conversations, st.sampled_from(["last_user", "last_human", "conversation"]))
 def test_routing_text_never_raises_and_returns_usable_text_or_none(conversation: list[Any], mode: str) -> None:
     text = routing_text(conversation, mode)  # documented: never raises for any message content
-    assert text is None or (isinstance(text, str) and text.strip())
-    if mode == "last_human":
+    assert text is None or (isinstance(text, str) and usable(text))
+    if mode in ("last_user", "last_human"):  # "last_human" is the old name of "last_user"
         humans = [
             m
             for m in conversation
             if isinstance(m, HumanMessage)
             or (isinstance(m, ChatMessage) and isinstance(m.role, str) and m.role.lower() in ("user", "human"))
         ]
-        if humans and isinstance(humans[-1].content, str) and humans[-1].content.strip():
+        if humans and isinstance(humans[-1].content, str) and usable(humans[-1].content):
             assert text == humans[-1].content
 
 
@@ -127,4 +129,10 @@ def test_routing_text_never_raises_and_returns_usable_text_or_none(conversation:
 @given(st.one_of(json_like, conversations, st.dictionaries(st.text(max_size=8), json_like | conversations, max_size=4)))
 def test_input_text_never_raises(value: Any) -> None:
     text = input_text(value)
-    assert text is None or (isinstance(text, str) and text.strip())
+    assert text is None or (isinstance(text, str) and usable(text))
+
+
+@pytest.mark.parametrize("invisible", ["\u200b\u200b", "\x00", "\x1b", " \ufeff\t", "\u2800"])
+def test_text_with_nothing_visible_is_no_routing_text(invisible: str) -> None:
+    assert routing_text([HumanMessage(invisible)]) is None and input_text(invisible) is None
+    assert routing_text([HumanMessage(f"{invisible}hi")]) == f"{invisible}hi"

@@ -116,15 +116,16 @@ def test_create_agent_runs_a_tool_loop_through_the_router() -> None:
 
 
 async def test_create_agent_async_with_sticky_threads() -> None:
-    model, _, _ = agent_model(sticky_sessions=True)
+    model, _, _ = agent_model(sticky_sessions="first")
     agent = create_agent(model, tools=[multiply], checkpointer=InMemorySaver())
     cfg = {"configurable": {"thread_id": "conversation-1"}}
     first = await agent.ainvoke({"messages": [("user", HARD)]}, cfg)
     assert first["messages"][-1].content == "strong: the product is 391"
-    # A follow-up that alone would go weak stays on the thread's first choice.
+    # A follow-up that alone would go weak stays on the thread's first choice, flagged as reused.
     second = await agent.ainvoke({"messages": [("user", EASY)]}, cfg)
     assert second["messages"][-1].content == "strong: the product is 391"
-    assert second["messages"][-1].response_metadata["routellm"]["score"] == pytest.approx(0.9)
+    meta = second["messages"][-1].response_metadata["routellm"]
+    assert meta["score"] == pytest.approx(0.9) and meta["sticky"] is True
 
 
 def test_agent_token_stream_carries_each_token_once() -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 import litellm
 import pytest
 
-from litellm_adapter import build_routes, check_proxy_config, install_routing, router_from_config, routing_text
+from litellm_adapter import build_routes, check_proxy_config, decision_of, input_text, install_routing, router_from_config, routing_text
 from litellm_adapter.__main__ import main as cli
 from litellm_adapter.costs import CostTracker, track_costs, untrack_costs
 from routellm_plugins import ConfigError, InvalidThresholdError, RouteLLMError, UnknownRouterError
+from routellm_plugins.registry import DEFAULT_ROUTER
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "litellm_config.yaml"
 
@@ -44,21 +45,51 @@ def test_routing_text_is_the_last_user_turn(messages, expected):
     assert routing_text(messages) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Tell me a joke", "Tell me a joke"),
+        ("   ", None),
+        ([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": [{"type": "input_text", "text": "c"}]}], "c"),
+        ([{"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "x"}]}], None),
+        ([{"type": "function_call_output", "call_id": "1", "output": "42"}, {"role": "user", "content": "why?"}], "why?"),
+        ([{"type": "function_call_output", "role": "user", "output": "not a message"}], None),
+        (None, None),
+        (42, None),
+        ({"role": "user", "content": "a dict is not a list of items"}, None),
+    ],
+)
+def test_responses_input_text_is_the_string_or_the_last_user_item(value, expected):
+    assert input_text(value) == expected
+
+
+def test_route_on_conversation_joins_system_user_and_assistant_turns():
+    convo = [{"role": "system", "content": "S"}, {"role": "user", "content": "U1"}, {"role": "assistant", "content": "A"},
+             {"role": "tool", "content": "T"}, {"role": "user", "content": [{"type": "text", "text": "U2"}]}]
+    assert routing_text(convo, "conversation") == "S\n\nU1\n\nA\n\nU2"
+    assert input_text(convo, "conversation") == "S\n\nU1\n\nA\n\nU2"
+
+
 # ---- good configs ------------------------------------------------------------------------
-def test_example_config_declares_three_routes():
+def test_example_config_declares_group_pool_and_older_routes():
     routes = check_proxy_config(EXAMPLE)
-    assert set(routes) == {"router-mf-0.57", "routellm", "routellm-fallback-demo"}
-    assert routes["router-mf-0.57"].controller.router.name == "mf" and routes["router-mf-0.57"].controller.threshold == 0.57
+    assert list(routes) == ["routellm", "routellm-pool", "routellm-fallback-demo", "router-mf-0.57"]  # the new form first
     r = routes["routellm"]
-    assert r.controller.router.name == "mf"
-    assert r.targets["strong"].litellm_model == "openai/gpt-4o" and r.targets["weak"].litellm_model == "openai/gpt-4o-mini"
+    assert r.controller.router.name == DEFAULT_ROUTER and r.controller.sticky_policy == "escalate"
+    assert {k: t.group for k, t in r.targets.items()} == {"strong": "gpt-4o", "weak": "gpt-4o-mini"}  # existing model groups
     assert r.targets["weak"].input_cost_per_token == pytest.approx(1.5e-07)  # LiteLLM's price map
+    pool = routes["routellm-pool"]
+    assert pool.controller.policy.keys == ("gpt-4-turbo", "gpt-3.5-turbo", "mixtral") and pool.baseline == "gpt-4-turbo"
+    assert pool.controller.policy.spec.profiles == ("gpt-4-1106-preview", "gpt-3.5-turbo-1106", "mixtral-8x7b-instruct")
     assert routes["routellm-fallback-demo"].controller.threshold == 1.0
+    old = routes["router-mf-0.57"]
+    assert old.controller.router.name == "mf" and old.controller.threshold == 0.57 and old.targets["weak"].group is None
 
 
 def test_cli_check_prints_routes_and_fails_on_bad_config(tmp_path, capsys):
     assert cli(["check", str(EXAMPLE)]) == 0
-    assert "routellm-fallback-demo" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "routellm-fallback-demo" in out and "weak -> model group gpt-4o-mini-down" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text("model_list: [\n")
     assert cli(["check", str(bad)]) == 1
@@ -68,7 +99,10 @@ def test_cli_check_prints_routes_and_fails_on_bad_config(tmp_path, capsys):
 def test_router_from_example_config_routes_in_the_sdk():
     router = router_from_config(EXAMPLE)
     resp = router.completion(model="routellm-fallback-demo", messages=[{"role": "user", "content": "hi"}])
-    assert resp.choices[0].message.content == "answer from gpt-4o"  # weak failed; fallbacks served it
+    assert resp.choices[0].message.content == "answer from gpt-4o"  # the weak group failed; its own fallbacks served it
+    assert decision_of(resp)["model"] == "weak" and decision_of(resp)["served"] == "openai/gpt-4o"
+    pooled = router.completion(model="routellm-pool", messages=[{"role": "user", "content": "Say hello in French."}])
+    assert pooled.choices[0].message.content == f"answer from {decision_of(pooled)['model']}"
 
 
 def test_costs_override_price_map():
@@ -105,7 +139,9 @@ def test_two_trackers_both_receive_rows():
         ({"r": {"router": "random", "threshold": 0.5, "models": {"medium": "openai/gpt-4o"}}}, ConfigError, "medium"),
         ({"r": {"router": "random", "threshold": 0.5, "models": ["openai/gpt-4o"]}}, ConfigError, "models"),
         ({"r": {"router": "random", "threshold": 0.5, "fallback": "best"}}, ConfigError, "best"),
-        ({"r": {"threshold": 0.5}}, ConfigError, "names no router"),
+        ({"r": {"router": "random", "threshold": 0.5, "failover": True}}, ConfigError, "router_settings.fallbacks"),
+        ({"r": {"router": "random", "threshold": 0.5, "route_on": "everything"}}, ConfigError, "everything"),
+        ({"r": {"router": "random", "threshold": 0.5, "sticky_sessions": "forever"}}, ConfigError, "forever"),
         ({"r": {"router": "random", "threshold": 0.5, "costs": {"weak": {"input_cost_per_token": -1, "output_cost_per_token": 0}}}}, ConfigError, "-1"),
         ({"elsewhere": {"router": "random", "threshold": 0.5}}, ConfigError, "elsewhere"),
     ],
@@ -136,12 +172,99 @@ def test_bad_model_lists_raise_naming_the_value(model_list, error, named):
     assert named in str(info.value)
 
 
-def test_proxy_routes_must_be_deployments_of_the_group():
-    ml = [dep("gpt-4o", "openai/gpt-4o"), *PAIR]
-    spec = {"r": {"router": "random", "threshold": 0.5, "models": {"strong": "gpt-4o", "weak": "openai/gpt-4o-mini"}}}
-    assert build_routes(ml, spec)["r"].targets["strong"].group == "gpt-4o"  # fine in the SDK
-    with pytest.raises(ConfigError, match="'gpt-4o' is another model group"):
-        build_routes(ml, spec, allow_groups=False)
+def test_routes_without_a_router_use_the_default_router():
+    routes = build_routes(PAIR, {"r": {"threshold": 0.5}})
+    assert routes["r"].controller.router.name == DEFAULT_ROUTER
+
+
+GROUPS_ML = [dep("gpt-4o", "openai/gpt-4o"), dep("gpt-4o-mini", "openai/gpt-4o-mini")]
+
+
+def marker(name, **routing):
+    return {"model_name": name, "litellm_params": {"model": "routellm/router"}, "model_info": {"routellm": routing}}
+
+
+def test_marker_entry_routes_to_existing_model_groups():
+    routes = build_routes([*GROUPS_ML, marker("smart", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": "gpt-4o-mini"})])
+    assert {k: (t.group, t.litellm_model) for k, t in routes["smart"].targets.items()} == {
+        "strong": ("gpt-4o", "openai/gpt-4o"), "weak": ("gpt-4o-mini", "openai/gpt-4o-mini")}
+
+
+@pytest.mark.parametrize(
+    ("model_list", "named"),
+    [
+        ([*GROUPS_ML, marker("smart", router="random", threshold=0.5)], "names no model groups"),
+        ([*GROUPS_ML, marker("smart", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": "gpt-5"})], "'gpt-5' is not a deployment"),
+        ([*GROUPS_ML, marker("a", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": "gpt-4o-mini"}),
+          marker("smart", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": "a"})], "'a' is itself a route"),
+        ([*GROUPS_ML, marker("smart", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": "gpt-4o-mini"}),
+          dep("smart", "openai/gpt-4o")], "mix a routellm/... marker"),
+        ([*GROUPS_ML, marker("smart", router="random", threshold=0.5, pool=["gpt-4o", "gpt-4o-mini"])], "pool router"),
+    ],
+)
+def test_bad_marker_routes_raise_naming_the_problem(model_list, named):
+    with pytest.raises(ConfigError, match=None) as info:
+        build_routes(model_list)
+    assert named in str(info.value)
+
+
+POOL_ML = [dep("gpt-4-turbo", "openai/gpt-4-1106-preview"), dep("gpt-3.5", "openai/gpt-3.5-turbo-1106"),
+           dep("mixtral", "together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1"), dep("gpt-4o", "openai/gpt-4o"), dep("house", "acme/house-model")]
+
+
+@pytest.mark.parametrize(
+    ("routing", "named"),
+    [
+        ({"pool": ["gpt-4-turbo", "gpt-4o"], "lam": 0}, ["'gpt-4o'", "'openai/gpt-4o'", "aliases:", "routellm-plugins profile --model openai/gpt-4o"]),
+        ({"pool": ["gpt-4-turbo", "mixtral"], "lam": 0}, ["'mixtral'", "Mixtral-8x7B-Instruct-v0.1", "aliases:"]),
+        ({"pool": ["gpt-4-turbo", "mixtral"], "aliases": {"mixtral": "mixtral-9x9b"}, "lam": 0}, ["mixtral-9x9b", "has not profiled"]),
+        ({"pool": ["gpt-4-turbo", "house"], "aliases": {"house": "claude-v2"}, "lam": 0}, ["'house'", "no price", "costs:"]),
+        ({"pool": ["gpt-4-turbo", "gpt-5"], "lam": 0}, ["'gpt-5'", "not a model group"]),
+        ({"pool": {"gpt-4-turbo": {"cost": 1}, "gpt-3.5": None}, "lam": 0}, ["profile name"]),
+        ({"pool": "gpt-4-turbo", "lam": 0}, ["pool must list model groups"]),
+    ],
+)
+def test_bad_pools_from_a_config_raise_saying_what_to_do(routing, named):
+    with pytest.raises(ConfigError) as info:
+        build_routes([*POOL_ML, marker("pool", **routing)])
+    assert all(n in str(info.value) for n in named), str(info.value)
+
+
+def test_pool_costs_can_be_given_for_unpriced_models():
+    costs = {"house": {"input_cost_per_token": 2e-06, "output_cost_per_token": 4e-06}}
+    route = build_routes([*POOL_ML, marker("pool", pool=["gpt-3.5", "house"], aliases={"house": "claude-v2"}, costs=costs, lam=0)])["pool"]
+    assert list(route.controller.policy.spec.costs) == pytest.approx([3e-06, 6e-06]) and route.controller.policy.spec.profiles == ("gpt-3.5-turbo-1106", "claude-v2")
+    assert route.baseline == "house"  # no strong key: the dearest pool model is the cost baseline
+
+
+SECRET = "sk-canary-9f8e7d6c5b4a"
+
+
+@pytest.mark.parametrize(
+    "model_list",
+    [
+        [{"model_name": "x", "litellm_params": {"model": 7, "api_key": SECRET}}],
+        [{"model_name": "x", "litellm_params": {"model": "openai/gpt-4o", "api_key": SECRET}, "model_info": [SECRET]}],
+        [*GROUPS_ML, marker("smart", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": {"api_key": SECRET}})],
+        [*GROUPS_ML, marker("smart", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": "gpt-4o-mini"}, api_key=SECRET)],
+        [*GROUPS_ML, marker("smart", router="random", threshold=0.5, models={"strong": "gpt-4o", "weak": "gpt-4o-mini"},
+                            costs={"weak": {"input_cost_per_token": SECRET, "output_cost_per_token": 1}})],
+        [[SECRET, {"api_key": SECRET}]],
+    ],
+    ids=["bad-model", "bad-model-info", "bad-models-value", "unknown-secret-key", "bad-cost", "entry-not-mapping"],
+)
+def test_config_errors_never_echo_a_secret(model_list):
+    with pytest.raises(ConfigError) as info:
+        build_routes(model_list)
+    assert SECRET not in str(info.value)
+
+
+def test_proxy_yaml_with_marker_routes_needs_the_provider_registered(tmp_path):
+    base = EXAMPLE.read_text()
+    no_provider = tmp_path / "no_provider.yaml"
+    no_provider.write_text(base.replace("  custom_provider_map: [{provider: routellm, custom_handler: litellm_adapter.marker.handler}]\n", ""))
+    with pytest.raises(ConfigError, match="custom_provider_map"):
+        check_proxy_config(no_provider)
 
 
 @pytest.mark.parametrize(
@@ -216,3 +339,13 @@ def test_any_messages_get_a_decision(messages):
         assert d.fallback and "no user text" in d.reason
     else:
         assert not d.fallback and 0.0 <= d.score <= 1.0
+
+
+def test_route_settings_are_the_shared_vocabulary():
+    spec = {"router": "random", "threshold": 0.4, "fallback": "weak", "timeout_s": 0.25, "sticky_sessions": "first",
+            "max_sessions": 5, "route_on": "conversation"}
+    route = build_routes(PAIR, {"r": spec})["r"]
+    c = route.controller
+    assert (c.threshold, c.fallback, c.timeout_s, c.sticky_policy, c.max_sessions, route.route_on) == (0.4, "weak", 0.25, "first", 5, "conversation")
+    defaults = build_routes(PAIR, {"r": {"router": "random", "threshold": 0.4}})["r"]
+    assert (defaults.controller.fallback, defaults.controller.timeout_s, defaults.controller.sticky_policy, defaults.route_on) == ("strong", None, "off", "last_user")

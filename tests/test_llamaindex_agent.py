@@ -83,24 +83,48 @@ async def test_function_agent_tool_loop_runs_on_one_child(
     assert [m.role.value for m in last_input][-1] == "tool"
 
 
-async def test_sticky_sessions_keep_a_flipping_router_on_one_model_for_the_whole_loop(decisions) -> None:
+@pytest.mark.parametrize("streaming", [True, False])
+async def test_one_agent_turn_is_one_decision_even_with_a_flipping_router(decisions, streaming: bool) -> None:
     strong, weak = _children()
     router = KeywordRouter(alternate=True)  # would answer strong, weak, strong... call by call
-    llm = RouteLLM(strong=strong, weak=weak, router=router)
+    llm = RouteLLM(strong=strong, weak=weak, router=router)  # sticky_sessions: the shared default ("off")
+    assert llm.controller.sticky_policy == "off"
     calls: List[str] = []
-    result = await FunctionAgent(tools=_tools(calls), llm=llm).run(user_msg=EASY)
+    result = await FunctionAgent(tools=_tools(calls), llm=llm, streaming=streaming).run(user_msg=EASY)
     assert str(result.response.content) == "The answer is 43."
     assert decisions.models == ["strong"] * 3
-    assert len(router.seen) == 1  # later steps reused the turn's decision
+    assert len(router.seen) == 1  # later steps reused the turn's decision: scored once
+    assert [e.decision["sticky"] for e in decisions.events] == [False, True, True]
+    assert [e.routing_text_source for e in decisions.events][1:] == ["turn", "turn"]
+    # the agent's result carries the decision that produced it (issue 14: was None)
+    tag = RouteLLM.decision_of(result.response)
+    assert tag is not None and tag["model"] == "strong" and tag["sticky"] is True
+    assert RouteLLM.decision_of(result)["model"] == "strong"
 
 
-async def test_without_sticky_sessions_the_same_router_switches_models_mid_loop(decisions) -> None:
+async def test_agent_workflow_result_carries_the_decision(decisions) -> None:
+    from llama_index.core.agent.workflow import AgentWorkflow
+
     strong, weak = _children()
-    llm = RouteLLM(strong=strong, weak=weak, router=KeywordRouter(alternate=True), sticky_sessions=False)
-    calls: List[str] = []
-    await FunctionAgent(tools=_tools(calls), llm=llm).run(user_msg=EASY)
-    assert decisions.models[:2] == ["strong", "weak"]
-    assert calls[0] == "multiply(6,7)" and "add(2,2)" not in calls[:1]
+    llm = RouteLLM(strong=strong, weak=weak, router=KeywordRouter())
+    workflow = AgentWorkflow(agents=[FunctionAgent(name="calc", description="calculator", tools=_tools([]), llm=llm)])
+    result = await workflow.run(user_msg=EASY)
+    assert str(result.response.content) == "It is 4."
+    assert RouteLLM.decision_of(result.response)["model"] == "weak"
+    assert decisions.models == ["weak", "weak"]
+
+
+async def test_the_decision_never_travels_back_to_a_provider_with_the_history() -> None:
+    """The tag on an agent's message is not a pydantic field: replaying the message as history sends no routing data."""
+    strong, weak = _children()
+    llm = RouteLLM(strong=strong, weak=weak, router=KeywordRouter())
+    result = await FunctionAgent(tools=_tools([]), llm=llm).run(user_msg=EASY)
+    message = result.response
+    assert RouteLLM.decision_of(message) is not None
+    assert "routellm" not in message.additional_kwargs
+    assert "routellm" not in message.model_dump_json() and "routellm" not in repr(message.model_dump())
+    replayed = weak.seen[-1]  # the second step saw the first step's tagged assistant message
+    assert all("routellm" not in m.model_dump_json() for m in replayed)
 
 
 async def test_a_new_user_turn_gets_a_new_decision(decisions) -> None:

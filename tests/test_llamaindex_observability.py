@@ -11,7 +11,7 @@ from llama_index.core.callbacks.base_handler import BaseCallbackHandler
 from llama_index.core.prompts import PromptTemplate
 
 from llamaindex_adapter import RoutingDecisionEvent, RouteLLM
-from test_llamaindex_fakes import ScriptedToolLLM, counting_events, echo_pair, make_route_llm, user
+from test_llamaindex_fakes import EchoLLM, ScriptedToolLLM, counting_events, echo_pair, make_route_llm, user
 
 HARD = "Prove that 17 is prime."
 
@@ -142,7 +142,85 @@ def test_children_with_their_own_callback_handlers_keep_them() -> None:
 def test_response_tag_matches_the_cores_decision_serialisation() -> None:
     from routellm_plugins import Candidate, Decision
 
-    from llamaindex_adapter.delegate import decision_dict
+    from llamaindex_adapter.tags import decision_dict
 
     decision = Decision("weak", 0.2, 0.5, "mf", 0.001, fallback=True, reason="r", candidates=(Candidate("weak", 0.7, 0.1),))
     assert decision_dict(decision) == decision.to_dict()
+
+
+# ---- decision_of: every result type a LlamaIndex user holds (issue 14) ---------------------------
+async def test_decision_of_reads_chat_completion_and_stream_results() -> None:
+    llm = make_route_llm()
+    chat = llm.chat(user(HARD))
+    found = {
+        "ChatResponse": RouteLLM.decision_of(chat),
+        "ChatResponse.message": RouteLLM.decision_of(chat.message),
+        "CompletionResponse": RouteLLM.decision_of(llm.complete(HARD)),
+        "achat .message": RouteLLM.decision_of((await llm.achat(user(HARD))).message),
+    }
+    for name, chunks in (
+        ("stream_chat", list(llm.stream_chat(user(HARD)))),
+        ("stream_complete", list(llm.stream_complete(HARD))),
+        ("astream_chat", [c async for c in await llm.astream_chat(user(HARD))]),
+        ("astream_complete", [c async for c in await llm.astream_complete(HARD)]),
+    ):
+        assert len(chunks) > 1
+        for i, chunk in enumerate(chunks):
+            found[f"{name}[{i}]"] = RouteLLM.decision_of(chunk)
+            if hasattr(chunk, "message"):
+                found[f"{name}[{i}].message"] = RouteLLM.decision_of(chunk.message)
+    missing = [name for name, tag in found.items() if not (tag and tag["model"] == "strong")]
+    assert missing == []
+    assert RouteLLM.decision_of(llm.models["strong"].complete(HARD)) is None  # an unrouted response carries none
+    assert RouteLLM.decision_of(None) is None and RouteLLM.decision_of("text") is None
+
+
+@pytest.fixture(scope="module")
+def small_index():
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.embeddings import MockEmbedding
+
+    docs = ["A theorem is proved from axioms.", "The sky is blue.", "Paris is in France."]
+    return VectorStoreIndex.from_documents([Document(text=t) for t in docs], embed_model=MockEmbedding(embed_dim=8))
+
+
+@pytest.mark.parametrize("mode", ["query", "aquery", "stream", "astream", "tree_summarize_async"])
+async def test_query_engine_responses_carry_the_decision_in_metadata(small_index, mode: str) -> None:
+    llm = make_route_llm()
+    easy = "What colour is the sky?"
+    if mode == "query":
+        response = small_index.as_query_engine(llm=llm).query(easy)
+    elif mode == "aquery":
+        response = await small_index.as_query_engine(llm=llm).aquery(easy)
+    elif mode == "stream":
+        response = small_index.as_query_engine(llm=llm, streaming=True).query(easy)
+        assert "".join(response.response_gen).startswith("[weak]")  # tagged once the LLM has been called
+    elif mode == "astream":
+        response = await small_index.as_query_engine(llm=llm, streaming=True).aquery(easy)
+        assert "".join([t async for t in response.async_response_gen()]).startswith("[weak]")
+    else:
+        engine = small_index.as_query_engine(llm=llm, response_mode="tree_summarize", use_async=True, similarity_top_k=3)
+        response = await engine.aquery(easy)
+    tag = response.metadata["routellm"]
+    assert tag["model"] == "weak" and tag["routing_text_source"] == "template:query_str"
+    assert RouteLLM.decision_of(response) is tag
+    node_ids = {n.node.node_id for n in response.source_nodes}
+    assert node_ids <= set(response.metadata)  # the synthesizer's own metadata is kept
+
+
+def test_a_query_engine_without_routellm_gets_no_decision(small_index) -> None:
+    from llama_index.core.llms import MockLLM
+
+    make_route_llm()  # a RouteLLM exists in the process...
+    make_route_llm().complete(HARD)  # ...and has just decided something
+    response = small_index.as_query_engine(llm=MockLLM()).query("What colour is the sky?")
+    assert RouteLLM.decision_of(response) is None  # ...but this query never used it
+
+
+def test_a_failed_query_leaves_no_open_scope(small_index) -> None:
+    from llamaindex_adapter import responses
+
+    llm = make_route_llm(EchoLLM(name="strong", fail="call"), EchoLLM(name="weak", fail="call"))
+    with pytest.raises(RuntimeError):
+        small_index.as_query_engine(llm=llm).query(HARD)
+    assert responses._ACTIVE.get() is None

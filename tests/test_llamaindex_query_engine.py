@@ -105,7 +105,7 @@ def test_ordinary_text_is_not_mistaken_for_a_qa_prompt(text: str) -> None:
     assert extract_query(text) is None
 
 
-def test_routing_text_fn_overrides_the_default_extraction() -> None:
+def test_a_route_on_callable_overrides_the_default_extraction() -> None:
     seen: List[Sequence[ChatMessage]] = []
 
     def first_user_message(messages: Sequence[ChatMessage]) -> Optional[str]:
@@ -113,23 +113,23 @@ def test_routing_text_fn_overrides_the_default_extraction() -> None:
         return next(m.content for m in messages if m.role == MessageRole.USER)
 
     router = KeywordRouter()
-    llm = make_route_llm(router=router, routing_text_fn=first_user_message)
+    llm = make_route_llm(router=router, route_on=first_user_message)
     msgs = [ChatMessage(role=MessageRole.USER, content=HARD), ChatMessage(role=MessageRole.USER, content=EASY)]
     resp = llm.chat(msgs)
     assert resp.additional_kwargs[DECISION_KEY]["model"] == "strong"
-    assert resp.additional_kwargs[DECISION_KEY]["routing_text_source"] == "routing_text_fn"
+    assert resp.additional_kwargs[DECISION_KEY]["routing_text_source"] == "route_on"
     assert llm.complete(EASY).additional_kwargs[DECISION_KEY]["model"] == "weak"
     assert router.seen == [HARD, EASY] and len(seen) == 2
 
 
-def test_a_failing_routing_text_fn_falls_back_instead_of_failing_the_call() -> None:
+def test_a_failing_route_on_callable_falls_back_instead_of_failing_the_call() -> None:
     def broken(messages: Sequence[ChatMessage]) -> str:
         raise KeyError("oops")
 
-    llm = make_route_llm(routing_text_fn=broken, fallback="weak")
+    llm = make_route_llm(route_on=broken, fallback="weak")
     tag = llm.chat(user(HARD)).additional_kwargs[DECISION_KEY]
     assert tag["model"] == "weak" and tag["fallback"] is True
-    assert tag["routing_text_source"] == "routing_text_fn raised KeyError"
+    assert tag["routing_text_source"] == "route_on raised KeyError"
 
 
 def test_templates_without_a_query_variable_route_on_the_formatted_text() -> None:

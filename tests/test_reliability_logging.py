@@ -110,19 +110,30 @@ def test_core_controller_logs_and_decisions_hold_no_prompt(logs, mf, leaky):
     ok = mf.decide(PROMPT)
     bad = leaky.decide(PROMPT)
     assert not ok.fallback and bad.fallback and bad.model == "strong"
-    assert "withheld" in bad.reason
+    assert bad.reason.startswith("scoring failed: ScoringError from ValueError")  # types, never the message (which quotes the prompt)
     assert fell_back(logs)  # the fallback was logged, so the capture works
     assert_clean(logs.records, ok.to_dict(), bad.to_dict(), repr(bad))
 
 
-def test_core_keeps_an_error_message_that_does_not_quote_the_prompt():
+class ProviderError(Exception):
+    """An SDK-style error: a status code, and a message that quotes the prompt and the key in disguise."""
+
+    status_code = 503
+
+
+def test_core_reason_names_the_error_type_and_status_never_its_text(logs):
+    import json
+
     def down(texts):
-        if any(SECRET in t for t in texts):
-            raise RuntimeError("embedding service unreachable (503)")
+        if any(SECRET in t for t in texts):  # upper-cased and JSON-escaped quotes beat any quote-matching heuristic
+            raise ProviderError(f"upstream said: {json.dumps(texts[0].upper())} key={API_KEY}")
         return np.ones((len(texts), 384))
 
     d = RoutingController("mf", strong_share=0.5, embedder=down).decide(PROMPT)
-    assert d.fallback and "embedding service unreachable (503)" in d.reason
+    assert d.fallback and d.reason.startswith("scoring failed: ScoringError from ProviderError (status 503)")
+    assert fell_back(logs)
+    assert_clean(logs.records, d.to_dict())
+    assert not any(SECRET.upper() in r for r in logs.records)
 
 
 # ---- LangChain -----------------------------------------------------------------------------

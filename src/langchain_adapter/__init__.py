@@ -7,12 +7,13 @@ Importing this package loads no router, reads no key and touches no network.
 from langchain_adapter.chat_model import ChatRouteLLM, served_model_name
 from langchain_adapter.context import DEFAULT_SESSION_KEYS, METADATA_KEY, session_id
 from langchain_adapter.runnable import RouterRunnable
-from langchain_adapter.text import CONVERSATION, LAST_HUMAN, content_text, input_text, routing_text
+from langchain_adapter.text import CONVERSATION, LAST_HUMAN, LAST_USER, content_text, input_text, routing_text
 
 __all__ = [
     "CONVERSATION",
     "DEFAULT_SESSION_KEYS",
     "LAST_HUMAN",
+    "LAST_USER",
     "METADATA_KEY",
     "ChatRouteLLM",
     "RouterRunnable",

@@ -1,13 +1,17 @@
-"""Configuration checks and config-file parsing for the LangChain adapter.
+"""The LangChain adapter's settings: the shared vocabulary (``routellm_plugins.settings``), its
+deprecated aliases, checks of children and adapter settings, and config-file parsing.
 
-Every error is a :class:`routellm_plugins.ConfigError` that names the offending value;
-errors about the router itself (unknown name, bad threshold, missing checkpoint) come
-from the core with its own error types.
+Every error is a :class:`routellm_plugins.ConfigError` that names the offending setting and
+shows a bounded value, never the value of a secret-like key (``api_key``, ``token``...);
+errors about the router itself (unknown name, bad threshold, missing checkpoint) come from
+the core with its own error types.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,26 +21,89 @@ from langchain_core.runnables import Runnable
 
 from routellm_plugins import ConfigError, RoutingController
 from routellm_plugins.controller import read_config
+from routellm_plugins.errors import is_secret_key, show_value
+from routellm_plugins.settings import ADAPTER_SETTINGS, BY_NAME, CONTROLLER_SETTINGS
 
-DEFAULT_ROUTER = "mf"
-#: RoutingController settings that a ``router`` dict may carry besides what ``load_router`` takes.
-CONTROLLER_KEYS = ("strong_share", "adaptive", "window", "fallback", "timeout_s", "sticky_sessions", "max_sessions",
-                   "pool", "lam", "target_cost", "quality_floor")
 #: Pool-routing (UniRoute) settings of the controller.
 POOL_KEYS = ("pool", "lam", "target_cost", "quality_floor")
-#: Keys of ``ChatRouteLLM.from_config`` that configure routing (``timeout`` and ``timeout_s`` are one).
-ROUTING_KEYS = ("router", "checkpoint", "embedder", "threshold", "strong_share", "adaptive", "window",
-                "fallback", "timeout", "timeout_s", "sticky_sessions", "max_sessions", *POOL_KEYS)
-#: Keys of ``ChatRouteLLM.from_config`` that configure the adapter itself.
-ADAPTER_KEYS = ("route_on", "session_keys", "fallback_on_error", "max_retries", "streaming",
-                "temperature", "max_tokens", "stop")
+#: Old setting name -> its name in the shared vocabulary (accepted with a DeprecationWarning).
+DEPRECATED = {"timeout": "timeout_s", "fallback_on_error": "failover"}
+#: Settings only the LangChain adapter has (besides the children and the shared vocabulary).
+LANGCHAIN_KEYS = ("controller", "session_keys", "max_retries", "streaming", "temperature", "max_tokens", "stop")
 MODEL_KEYS = ("strong", "weak", "models")
-_ROUTER_DICT_KEYS = ("checkpoint", "embedder", "window", "max_sessions")
+
+_DEPRECATION_HINTS = {
+    "timeout": "timeout_s (seconds the routing decision may take; provider timeouts belong on the child models)",
+    "fallback_on_error": "failover",
+}
 
 
-def _short(value: Any, n: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= n else text[: n - 1] + "…"
+def shown(value: Any, key: Any = None) -> str:
+    """A bounded repr of ``value`` for an error message; values under secret-like keys are
+    redacted, also one level down in a mapping (a child spec such as ``{"api_key": ...}``)."""
+    if is_secret_key(key):
+        return show_value(value, key=key)
+    if isinstance(value, Mapping):
+        try:
+            items = list(value.items())
+        except Exception:  # noqa: BLE001 - an exotic mapping is only a label here
+            return f"<{type(value).__name__}>"
+        parts = [f"{show_value(k, limit=30)}: {show_value(v, key=k, limit=40)}" for k, v in items[:4]]
+        more = ", …" if len(items) > 4 else ""
+        return "{" + ", ".join(parts) + more + "}"
+    return show_value(value)
+
+
+def _secret_values(spec: Any) -> list[str]:
+    """String values held under secret-like keys in ``spec`` (a mapping, one level deep)."""
+    if not isinstance(spec, Mapping):
+        return []
+    return [v for k, v in spec.items() if is_secret_key(k) and isinstance(v, str) and v]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def safe_error_text(exc: BaseException, secrets: list[str], limit: int = 200) -> str:
+    """``Type: message`` of an exception from building a child, the message cut to ``limit``
+    characters, or the type alone when the message quotes any of ``secrets`` in any case,
+    quoting or escaping."""
+    text = f"{exc}"[:10_000]
+    squashed = _squash(text)
+    for secret in secrets:
+        probe = _squash(secret)
+        if len(probe) >= 6 and probe in squashed:
+            return f"{type(exc).__name__} (message withheld: it quotes a secret setting)"
+    text = text[:limit] + ("…" if len(text) > limit else "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# ---- the shared vocabulary -------------------------------------------------------------
+def normalize_settings(data: Mapping[str, Any], *, owner: str = "ChatRouteLLM") -> dict[str, Any]:
+    """``data`` with deprecated names replaced by their shared-vocabulary names (warning once
+    per call); a setting given under both names raises ConfigError."""
+    out = dict(data)
+    for old, new in DEPRECATED.items():
+        if old not in out:
+            continue
+        if new in out:
+            raise ConfigError(f"{owner}: give {new} or its deprecated name {old}, not both")
+        warnings.warn(f"{owner}({old}=...) is deprecated; use {_DEPRECATION_HINTS[old]}", DeprecationWarning, stacklevel=3)
+        out[new] = out.pop(old)
+    return out
+
+
+def controller_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings in ``data`` that the RoutingController takes (names of ``settings.py``)."""
+    return {k: data[k] for k in CONTROLLER_SETTINGS if k in data}
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """A true/false setting: a bool (a config string such as ``"false"`` must not read as true)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {shown(value)}")
+    return value
 
 
 # ---- children ------------------------------------------------------------------------
@@ -49,7 +116,7 @@ def check_chat_model(key: str, value: Any) -> BaseChatModel:
         hint = " (for a model spec such as 'openai:gpt-4o' use ChatRouteLLM.from_config or init_chat_model)"
     elif isinstance(value, Runnable):
         hint = " (to route between chains or bound runnables use RouterRunnable)"
-    raise ConfigError(f"child {key!r} must be a LangChain BaseChatModel, got {type(value).__name__} {_short(value)}{hint}")
+    raise ConfigError(f"child {key!r} must be a LangChain BaseChatModel, got {type(value).__name__} {shown(value)}{hint}")
 
 
 def check_runnable(key: str, value: Any) -> Runnable:
@@ -60,7 +127,7 @@ def check_runnable(key: str, value: Any) -> Runnable:
         from langchain_core.runnables import RunnableLambda
 
         return RunnableLambda(value)
-    raise ConfigError(f"route {key!r} must be a Runnable or a callable, got {type(value).__name__} {_short(value)}")
+    raise ConfigError(f"route {key!r} must be a Runnable or a callable, got {type(value).__name__} {shown(value)}")
 
 
 def resolve_children(
@@ -76,11 +143,11 @@ def resolve_children(
         if strong is not None or weak is not None:
             raise ConfigError(f"give strong=/weak= or {models_name}=, not both")
         if not isinstance(models, Mapping) or not models:
-            raise ConfigError(f"{models_name} must be a non-empty mapping of name -> model, got {_short(models)}")
+            raise ConfigError(f"{models_name} must be a non-empty mapping of name -> model, got {shown(models)}")
         out = {}
         for key, value in models.items():
             if not isinstance(key, str) or not key:
-                raise ConfigError(f"{models_name} keys must be non-empty strings, got {key!r}")
+                raise ConfigError(f"{models_name} keys must be non-empty strings, got {show_value(key)}")
             out[key] = check(key, value)
         return out
     missing = [name for name, value in (("strong", strong), ("weak", weak)) if value is None]
@@ -104,9 +171,9 @@ def check_keys(controller: RoutingController, children: Mapping[str, Any]) -> No
 
 
 def check_max_retries(value: Any) -> int:
-    """A retry count: an int >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"max_retries must be an int >= 0, got {value!r}")
+    """A retry count: an int from 0 to 10."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ConfigError(f"max_retries must be an int from 0 to 10, got {shown(value)}")
     return value
 
 
@@ -115,62 +182,49 @@ def check_session_keys(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value or not all(
         isinstance(k, str) and k for k in value
     ):
-        raise ConfigError(f"session_keys must be a non-empty list of names such as ['thread_id'], got {value!r}")
+        raise ConfigError(f"session_keys must be a non-empty list of names such as ['thread_id'], got {shown(value)}")
     return tuple(value)
 
 
 # ---- the controller ------------------------------------------------------------------
-def build_controller(
-    *,
-    controller: Any = None,
-    router: Any = None,
-    threshold: Any = None,
-    strong_share: Any = None,
-    adaptive: bool = False,
-    fallback: Any = None,
-    timeout: Any = None,
-    sticky_sessions: bool = False,
-    **pool: Any,
-) -> RoutingController:
-    """The RoutingController: ``controller`` as given, or one built from the router settings.
+def build_controller(controller: Any = None, settings: Mapping[str, Any] | None = None) -> RoutingController:
+    """The RoutingController: ``controller`` as given, or one built from the controller
+    ``settings`` (shared vocabulary, passed on unchanged; the core validates them).
 
-    ``router`` may be a name, a model string (``router-mf-0.116``), a Router, a
-    RoutingController, or a dict for ``load_router`` that may also hold controller keys
-    (``strong_share``, ``sticky_sessions``, ...); explicit arguments win over the dict.
-    ``pool`` holds the pool-routing settings (``pool``, ``lam``, ``target_cost``, ``quality_floor``).
+    ``settings["router"]`` may be a name, a model string (``router-mf-0.116``), a Router, a
+    RoutingController, or a ``load_router`` dict that may also hold controller settings
+    (``strong_share``, ``sticky_sessions``, ...); explicit settings win over the dict's.
+    No router at all means the core's default router (``registry.DEFAULT_ROUTER``).
     """
-    unknown_pool = sorted(set(pool) - set(POOL_KEYS))
-    if unknown_pool:
-        raise ConfigError(f"unknown routing settings {unknown_pool}")
-    pool = {k: v for k, v in pool.items() if v is not None}
+    # A setting at its shared default is the controller's default too: passing it adds nothing,
+    # and a ready controller need not refuse it.
+    given = {k: v for k, v in (settings or {}).items() if not _is_default(k, v)}
+    router = given.pop("router", None)
     if isinstance(router, RoutingController):
         controller, router = router, None
     if controller is not None:
         if not isinstance(controller, RoutingController):
-            raise ConfigError(f"controller must be a routellm_plugins.RoutingController, got {type(controller).__name__} {_short(controller)}")
-        given = {"router": router, "threshold": threshold, "strong_share": strong_share, "fallback": fallback, "timeout": timeout}
-        given = {k: v for k, v in {**given, **pool}.items() if v is not None}
-        given.update({k: True for k, v in (("adaptive", adaptive), ("sticky_sessions", sticky_sessions)) if v})
+            raise ConfigError(f"controller must be a routellm_plugins.RoutingController, got {type(controller).__name__} {shown(controller)}")
+        if router is not None:
+            given["router"] = router
         if given:
             raise ConfigError(f"the controller already holds the routing settings; drop {sorted(given)} or the controller")
         return controller
-    extra: dict[str, Any] = {}
     if isinstance(router, Mapping):
         spec = dict(router)
-        extra = {k: spec.pop(k) for k in CONTROLLER_KEYS if k in spec}
+        from_dict = {k: spec.pop(k) for k in CONTROLLER_SETTINGS if k in spec and k != "router"}
+        if "threshold" in given and "strong_share" not in given:
+            from_dict.pop("strong_share", None)  # an explicit threshold replaces the dict's target share
+        if "strong_share" in given and "threshold" not in given:
+            from_dict.pop("threshold", None)
+        given = {**from_dict, **given}
         router = spec
-        if threshold is not None and strong_share is None:
-            extra.pop("strong_share", None)  # an explicit threshold replaces the dict's target share
-    explicit = {"threshold": threshold, "strong_share": strong_share, "fallback": fallback, "timeout_s": timeout, **pool}
-    extra.update({k: v for k, v in explicit.items() if v is not None})
-    for flag, value in (("adaptive", adaptive), ("sticky_sessions", sticky_sessions)):
-        if value is not None and not isinstance(value, bool):
-            raise ConfigError(f"{flag} must be true or false, got {_short(value)}")  # "false" must not read as true
-        if value:
-            extra[flag] = True
-    if router is None and not any(k in extra for k in POOL_KEYS):
-        router = DEFAULT_ROUTER  # with pool settings the controller picks its pool router itself
-    return RoutingController(router, **extra)
+    return RoutingController(router, **given)
+
+
+def _is_default(name: str, value: Any) -> bool:
+    default = BY_NAME[name].default if name in BY_NAME else None
+    return value is None or (type(value) is type(default) and value == default)
 
 
 # ---- from_config -----------------------------------------------------------------------
@@ -178,19 +232,18 @@ def build_child(key: str, spec: Any, init_model: Callable[..., Any]) -> BaseChat
     """A child chat model from an ``init_chat_model`` spec (``"openai:gpt-4o"`` or a kwargs dict)."""
     if isinstance(spec, BaseChatModel):
         return spec
+    if isinstance(spec, Mapping) and not isinstance(spec.get("model"), str):
+        raise ConfigError(f"child {key!r}: a dict spec needs a 'model' string, got {shown(spec)}")
+    if not isinstance(spec, (str, Mapping)):
+        raise ConfigError(f"child {key!r} must be an init_chat_model spec (str or dict), got {type(spec).__name__} {shown(spec)}")
     try:
-        if isinstance(spec, str):
-            model = init_model(spec)
-        elif isinstance(spec, Mapping):
-            if not isinstance(spec.get("model"), str):
-                raise ConfigError(f"child {key!r}: a dict spec needs a 'model' string, got {_short(dict(spec))}")
-            model = init_model(**dict(spec))
-        else:
-            raise ConfigError(f"child {key!r} must be an init_chat_model spec (str or dict), got {type(spec).__name__} {_short(spec)}")
-    except ConfigError:
-        raise
+        model = init_model(spec) if isinstance(spec, str) else init_model(**dict(spec))
     except Exception as exc:  # ImportError (provider package missing), ValueError (unknown provider), ...
-        raise ConfigError(f"cannot build child {key!r} from {_short(spec)}: {type(exc).__name__}: {exc}") from exc
+        secrets = _secret_values(spec)
+        message = f"cannot build child {key!r} from {shown(spec)}: {safe_error_text(exc, secrets)}"
+        if secrets:  # the original exception (and its traceback) could quote a key
+            raise ConfigError(message) from None
+        raise ConfigError(message) from exc
     return check_chat_model(key, model)
 
 
@@ -200,6 +253,11 @@ def _default_init_model() -> Callable[..., Any]:
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigError("ChatRouteLLM.from_config needs the 'langchain' package for init_chat_model: pip install langchain") from exc
     return init_chat_model
+
+
+def known_config_keys() -> tuple[str, ...]:
+    """Every key ``ChatRouteLLM.from_config`` accepts (deprecated names included)."""
+    return (*MODEL_KEYS, *CONTROLLER_SETTINGS, *ADAPTER_SETTINGS, *(k for k in LANGCHAIN_KEYS if k != "controller"), *DEPRECATED)
 
 
 def parse_config(
@@ -213,24 +271,22 @@ def parse_config(
     routing = cfg.pop("routing", None)
     if routing is not None:
         if not isinstance(routing, Mapping):
-            raise ConfigError(f"'routing' must be a mapping of routing settings, got {_short(routing)}")
+            raise ConfigError(f"'routing' must be a mapping of routing settings, got {shown(routing)}")
         clash = sorted(set(routing) & set(cfg))
         if clash:
             raise ConfigError(f"keys {clash} are given both at top level and under 'routing'")
         cfg.update(routing)
-    known = (*MODEL_KEYS, *ROUTING_KEYS, *ADAPTER_KEYS)
-    unknown = sorted(set(cfg) - set(known))
+    known = known_config_keys()
+    unknown = sorted(str(k)[:40] for k in set(cfg) - set(known))
     if unknown:
         raise ConfigError(f"unknown ChatRouteLLM config keys {unknown}; known: {sorted(known)}")
-    if "timeout" in cfg and "timeout_s" in cfg:
-        raise ConfigError(f"give timeout ({cfg['timeout']!r}) or timeout_s ({cfg['timeout_s']!r}), not both")
 
     init = init_model or _default_init_model()
     out: dict[str, Any] = {}
     if "models" in cfg:
         models = cfg.pop("models")
         if not isinstance(models, Mapping) or not models:
-            raise ConfigError(f"'models' must be a non-empty mapping of name -> model spec, got {_short(models)}")
+            raise ConfigError(f"'models' must be a non-empty mapping of name -> model spec, got {shown(models)}")
         if "strong" in cfg or "weak" in cfg:
             raise ConfigError("give strong/weak or models, not both")
         out["models"] = {str(k): build_child(str(k), v, init) for k, v in models.items()}
@@ -240,22 +296,10 @@ def parse_config(
             raise ConfigError(f"config is missing child model spec(s) {missing} (e.g. strong: 'openai:gpt-4o')")
         for key in ("strong", "weak"):
             out[key] = build_child(key, cfg.pop(key), init)
-
-    router = cfg.pop("router", None)
-    router_extra = {k: cfg.pop(k) for k in _ROUTER_DICT_KEYS if k in cfg}
-    if base_dir is not None and isinstance(router_extra.get("checkpoint"), str):
-        candidate = base_dir / router_extra["checkpoint"]
-        if not Path(router_extra["checkpoint"]).is_absolute() and candidate.exists():
-            router_extra["checkpoint"] = str(candidate)
-    if router_extra:
-        default = "uniroute" if any(k in cfg for k in POOL_KEYS) else DEFAULT_ROUTER
-        spec = dict(router) if isinstance(router, Mapping) else {"router": router or default}
-        router = {**spec, **router_extra}
-    if router is not None:
-        out["router"] = router
-    if "timeout_s" in cfg:
-        cfg["timeout"] = cfg.pop("timeout_s")
-    if "session_keys" in cfg:
-        cfg["session_keys"] = check_session_keys(cfg["session_keys"])
+    checkpoint = cfg.get("checkpoint")
+    if base_dir is not None and isinstance(checkpoint, str) and not Path(checkpoint).is_absolute():
+        candidate = base_dir / checkpoint
+        if candidate.exists():  # a path relative to the config file
+            cfg["checkpoint"] = str(candidate)
     out.update(cfg)
     return out

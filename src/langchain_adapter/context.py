@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any
+from uuid import UUID
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
@@ -30,7 +31,8 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
 
 
 def session_id(config: Mapping[str, Any] | None, keys: Sequence[str] = DEFAULT_SESSION_KEYS) -> str | None:
-    """The conversation id in a RunnableConfig (``configurable`` then ``metadata``), as a str, or None."""
+    """The conversation id in a RunnableConfig (``configurable`` then ``metadata``) as a str, or
+    None. Only a str, an int or a UUID counts as an id; other values are not conversation ids."""
     if not config:
         return None
     for section in ("configurable", "metadata"):
@@ -39,7 +41,10 @@ def session_id(config: Mapping[str, Any] | None, keys: Sequence[str] = DEFAULT_S
             continue
         for key in keys:
             value = values.get(key)
-            if value is not None and value != "":
+            if isinstance(value, str):
+                if value:
+                    return value
+            elif isinstance(value, (int, UUID)) and not isinstance(value, bool):
                 return str(value)
     return None
 
@@ -53,8 +58,8 @@ def child_config(
 ) -> RunnableConfig:
     """A copy of ``config`` for the chosen child: the decision in metadata, routing tags added.
 
-    ``keep_run_id`` passes the caller's ``run_id`` on (first attempt only: a retry or an
-    error fallback is a new run).
+    ``keep_run_id`` passes a ``run_id`` in ``config`` on (first attempt only: a retry or a
+    failover is a new run); the router's own run has already taken it when there is one.
     """
     out: dict[str, Any] = dict(config)
     out["metadata"] = {**(config.get("metadata") or {}), METADATA_KEY: meta}
@@ -84,16 +89,4 @@ def add_callbacks(base: Any, extra: Any) -> Any:
     manager = base.copy()
     for handler in handlers:
         manager.add_handler(handler, inherit=True)
-    return manager
-
-
-def child_callbacks(run_manager: Any) -> Any:
-    """A callback manager for runs nested under ``run_manager``'s run (inheritable handlers,
-    tags and metadata carried over), for a model's ``_generate`` to hand to a child."""
-    from langchain_core.callbacks import CallbackManager
-
-    manager = CallbackManager(handlers=[], parent_run_id=run_manager.run_id)
-    manager.set_handlers(run_manager.inheritable_handlers)
-    manager.add_tags(run_manager.inheritable_tags)
-    manager.add_metadata(run_manager.inheritable_metadata)
     return manager

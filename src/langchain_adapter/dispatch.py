@@ -1,8 +1,11 @@
 """One routed call: ask the controller, then hand the whole call to the chosen runnable.
 
-Shared by :class:`ChatRouteLLM` and :class:`RouterRunnable`, so sticky sessions, the
-error fallback and the metadata are one piece of code. No run of its own is opened: the
-chosen child's run *is* the call, carrying the decision in its metadata and tags.
+Shared by :class:`ChatRouteLLM` and :class:`RouterRunnable`, so session ids, failover and
+the metadata are one piece of code. Tracing runs are the callers' business: the config
+given here is the one the chosen child runs with.
+
+A failing child is recorded by its exception type and status code only: provider messages
+can quote the prompt or an API key, so they never reach a log or the response metadata.
 """
 
 from __future__ import annotations
@@ -15,19 +18,20 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from langchain_adapter.context import DEFAULT_SESSION_KEYS, child_config, decision_dict, session_id, tag_output
 from routellm_plugins import ConfigError, Decision, RoutingController
+from routellm_plugins.errors import describe_error, status_code_of
 
-log = logging.getLogger("routellm_plugins.langchain")
-
-_MAX_ERROR_CHARS = 300
+log = logging.getLogger("langchain_adapter")
 
 
-def _describe(key: str, exc: BaseException) -> str:
-    return f"{key}: {type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
+def error_record(key: str, exc: BaseException) -> dict[str, Any]:
+    """What the metadata keeps of a failed attempt: the child's key, the exception type and its
+    status code (None when it has none), never the exception's text."""
+    return {"model": key, "error": type(exc).__name__, "status_code": status_code_of(exc)}
 
 
 class Dispatcher:
-    """Decides per call (sticky by session id) and runs the chosen route, with optional
-    retries and a fallback to another route when the chosen one raises."""
+    """Decides per call (session id from the run config) and runs the chosen route, with
+    optional retries and a failover to another route when the chosen one raises."""
 
     def __init__(
         self,
@@ -36,7 +40,7 @@ class Dispatcher:
         routes: Mapping[str, Runnable] | None = None,
         names: Mapping[str, str] | None = None,
         session_keys: Sequence[str] = DEFAULT_SESSION_KEYS,
-        fallback_on_error: bool = False,
+        failover: bool = False,
         max_retries: int = 0,
     ) -> None:
         self.controller = controller
@@ -44,19 +48,20 @@ class Dispatcher:
         self.routes: dict[str, Runnable] = dict(routes or {})
         self.names = dict(names or {})
         self.session_keys = tuple(session_keys)
-        self.fallback_on_error = bool(fallback_on_error)
+        self.failover = bool(failover)
         self.max_retries = int(max_retries)
 
     # ---- decisions -----------------------------------------------------------------
     def _session(self, config: Mapping[str, Any]) -> str | None:
-        return session_id(config, self.session_keys) if self.controller.sticky_sessions else None
+        """The session id of the call; the controller's sticky policy decides what it means."""
+        return session_id(config, self.session_keys)
 
     def _text(self, text_of: Callable[[], str | None]) -> tuple[str, str | None]:
         """(text, None), or ("", reason) when a user ``route_on`` callable raised."""
         try:
             return text_of() or "", None
         except Exception as exc:  # noqa: BLE001 - a routing bug must not fail the request
-            return "", f"route_on raised {type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
+            return "", f"route_on raised {describe_error(exc)}"
 
     def decide(self, text_of: Callable[[], str | None], config: Mapping[str, Any]) -> Decision:
         """The decision for one call; ``text_of`` computes the routing text (may raise)."""
@@ -81,7 +86,7 @@ class Dispatcher:
         if key not in routes:
             raise ConfigError(f"router chose {key!r}, which is not among the children {list(routes)}")
         attempts = [key] * (1 + self.max_retries)
-        if self.fallback_on_error:
+        if self.failover:
             alt = self.alternative(key, routes)
             if alt is not None:
                 attempts.append(alt)
@@ -99,8 +104,9 @@ class Dispatcher:
         key = self.plan(decision, routes)[0]
         return key, self.meta(decision_dict(decision), key, [])
 
-    def meta(self, base: dict[str, Any], key: str, errors: list[str]) -> dict[str, Any]:
-        """Decision dict plus who served: ``served_by``, ``model_name``, ``child_fallback``, ``errors``."""
+    def meta(self, base: dict[str, Any], key: str, errors: list[dict[str, Any]]) -> dict[str, Any]:
+        """Decision dict plus who served: ``served_by`` (key), ``model_name``, ``child_fallback``
+        (served by another child after a failure) and ``errors`` (see :func:`error_record`)."""
         return {
             **base,
             "served_by": key,
@@ -110,9 +116,9 @@ class Dispatcher:
         }
 
     @staticmethod
-    def _record(key: str, exc: Exception, errors: list[str]) -> None:
-        errors.append(_describe(key, exc))
-        log.warning("routed child %r failed, trying the next route: %s", key, errors[-1])
+    def _record(key: str, exc: Exception, errors: list[dict[str, Any]]) -> None:
+        errors.append(error_record(key, exc))
+        log.warning("routed child %r failed (%s); trying the next route", key, describe_error(exc))
 
     # ---- calls ---------------------------------------------------------------------
     def run(

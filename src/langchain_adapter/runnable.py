@@ -7,11 +7,22 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 
-from langchain_adapter.config import build_controller, check_keys, check_max_retries, check_runnable, check_session_keys, resolve_children
+from langchain_adapter.config import (
+    build_controller,
+    check_flag,
+    check_keys,
+    check_max_retries,
+    check_runnable,
+    check_session_keys,
+    controller_settings,
+    normalize_settings,
+    resolve_children,
+)
 from langchain_adapter.context import DEFAULT_SESSION_KEYS
 from langchain_adapter.dispatch import Dispatcher
-from langchain_adapter.text import LAST_HUMAN, RouteOn, check_route_on, input_text
-from routellm_plugins import Decision, RoutingController
+from langchain_adapter.text import LAST_USER, check_route_on, input_text
+from routellm_plugins import ConfigError, Decision, RoutingController
+from routellm_plugins.settings import ADAPTER_SETTINGS, CONTROLLER_SETTINGS
 
 
 class RouterRunnable(Runnable[Any, Any]):
@@ -19,11 +30,13 @@ class RouterRunnable(Runnable[Any, Any]):
     as chosen by a RouteLLM router; the chosen route gets the whole call (config, kwargs,
     streaming, async) and its run carries the decision in ``metadata["routellm"]``.
 
-    Routing text comes from the input: a str; a PromptValue or messages (last human
+    Routing text comes from the input: a str; a PromptValue or messages (last user
     message, or the whole conversation with ``route_on="conversation"``); a dict's
     ``input_key`` (default: its ``"messages"``, else its str values); or ``route_on(input)``.
-    Router settings are those of :class:`ChatRouteLLM` (``router``, ``threshold`` or
-    ``strong_share``, ``fallback``, ``timeout``, ``sticky_sessions``, pool settings, or a ``controller``).
+    ``settings`` are the shared vocabulary of :mod:`routellm_plugins.settings`, as for
+    :class:`ChatRouteLLM` (``router``, ``threshold`` or ``strong_share``, ``fallback``,
+    ``timeout_s``, ``sticky_sessions``, pool settings, ``failover``, ``route_on``...), or give
+    a ready ``controller``.
     """
 
     def __init__(
@@ -32,40 +45,28 @@ class RouterRunnable(Runnable[Any, Any]):
         *,
         strong: Runnable | Callable[..., Any] | None = None,
         weak: Runnable | Callable[..., Any] | None = None,
-        router: Any = None,
-        threshold: float | None = None,
-        strong_share: float | None = None,
-        adaptive: bool = False,
-        fallback: str | None = None,
-        timeout: float | None = None,
-        sticky_sessions: bool = False,
         controller: RoutingController | None = None,
-        pool: Any = None,
-        lam: float | None = None,
-        target_cost: float | None = None,
-        quality_floor: float | None = None,
-        route_on: RouteOn = LAST_HUMAN,
         input_key: str | None = None,
         session_keys: Sequence[str] = DEFAULT_SESSION_KEYS,
-        fallback_on_error: bool = False,
         max_retries: int = 0,
         name: str | None = None,
+        **settings: Any,
     ) -> None:
+        settings = normalize_settings(settings, owner="RouterRunnable")
+        unknown = sorted(str(k)[:40] for k in set(settings) - set(CONTROLLER_SETTINGS) - set(ADAPTER_SETTINGS))
+        if unknown:
+            raise ConfigError(f"unknown RouterRunnable settings {unknown}; known: {sorted({*CONTROLLER_SETTINGS, *ADAPTER_SETTINGS})}")
         self.routes: dict[str, Runnable] = resolve_children(strong, weak, routes, check_runnable, models_name="routes")
-        self.controller = build_controller(
-            controller=controller, router=router, threshold=threshold, strong_share=strong_share, adaptive=adaptive,
-            fallback=fallback, timeout=timeout, sticky_sessions=sticky_sessions,
-            pool=pool, lam=lam, target_cost=target_cost, quality_floor=quality_floor,
-        )
+        self.controller = build_controller(controller, controller_settings(settings))
         check_keys(self.controller, self.routes)
-        self.route_on = check_route_on(route_on)
+        self.route_on = check_route_on(settings.get("route_on", LAST_USER))
         self.input_key = input_key
         self.name = name
         self._dispatcher = Dispatcher(
             self.controller,
             names={k: r.get_name() for k, r in self.routes.items()},
             session_keys=check_session_keys(session_keys),
-            fallback_on_error=fallback_on_error,
+            failover=check_flag("failover", settings.get("failover", False)),
             max_retries=check_max_retries(max_retries),
         )
         self._text_of: Callable[[Any], str | None] = lambda value: input_text(value, self.route_on, self.input_key)
@@ -84,7 +85,7 @@ class RouterRunnable(Runnable[Any, Any]):
         self = cls.__new__(cls)
         self.routes = dict(routes)
         self.controller = dispatcher.controller
-        self.route_on = LAST_HUMAN
+        self.route_on = LAST_USER
         self.input_key = None
         self.name = name
         self._dispatcher = dispatcher

@@ -13,14 +13,18 @@ from typing import Any, Literal, Union
 from langchain_core.messages import BaseMessage, ChatMessage, HumanMessage, ToolMessage
 from langchain_core.prompt_values import PromptValue
 
-from routellm_plugins.errors import ConfigError
+from routellm_plugins.errors import ConfigError, show_value
+from routellm_plugins.settings import ROUTE_ON_CONVERSATION, ROUTE_ON_LAST_USER
+from routellm_plugins.validation import has_visible_text
 
+LAST_USER = ROUTE_ON_LAST_USER
+CONVERSATION = ROUTE_ON_CONVERSATION
+#: Older name of ``"last_user"``, still accepted.
 LAST_HUMAN = "last_human"
-CONVERSATION = "conversation"
-ROUTE_ON_MODES = (LAST_HUMAN, CONVERSATION)
+ROUTE_ON_MODES = (LAST_USER, CONVERSATION)
 
-#: ``"last_human"``, ``"conversation"``, or a callable returning the text (or None).
-RouteOn = Union[Literal["last_human", "conversation"], Callable[[Any], Any]]
+#: ``"last_user"``, ``"conversation"``, or a callable returning the text (or None).
+RouteOn = Union[Literal["last_user", "conversation", "last_human"], Callable[[Any], Any]]
 
 # Content-part types that carry plain text (LangChain v1 blocks and OpenAI Responses input).
 # A tuple, not a set: a part's "type" may be unhashable, and `in` on a tuple only compares.
@@ -29,12 +33,15 @@ _HUMAN_CHAT_ROLES = ("user", "human")
 
 
 def check_route_on(route_on: Any) -> RouteOn:
-    """Return ``route_on`` if it is a known mode or a callable, else raise ConfigError naming it."""
+    """``route_on`` as a known mode (``"last_human"`` becomes ``"last_user"``) or a callable;
+    anything else raises ConfigError naming it."""
     if callable(route_on):
         return route_on
+    if isinstance(route_on, str) and route_on == LAST_HUMAN:
+        return LAST_USER  # type: ignore[return-value]
     if isinstance(route_on, str) and route_on in ROUTE_ON_MODES:
         return route_on  # type: ignore[return-value]
-    raise ConfigError(f"route_on must be one of {list(ROUTE_ON_MODES)} or a callable, got {route_on!r}")
+    raise ConfigError(f"route_on must be one of {list(ROUTE_ON_MODES)} or a callable, got {show_value(route_on)}")
 
 
 def content_text(content: Any) -> str:
@@ -75,18 +82,24 @@ def _message_text(message: BaseMessage) -> str:
     return content_text(getattr(message, "content", None))
 
 
+def usable(text: str) -> bool:
+    """True when ``text`` has something a router can read: a visible character, not only
+    whitespace, zero-width, control or format characters (the core's own test)."""
+    return has_visible_text(text)
+
+
 def _clean(text: str) -> str | None:
-    return text if text.strip() else None
+    return text if usable(text) else None
 
 
-def routing_text(messages: Any, route_on: RouteOn = LAST_HUMAN) -> str | None:
+def routing_text(messages: Any, route_on: RouteOn = LAST_USER) -> str | None:
     """The text to route ``messages`` (a sequence of BaseMessage) on, or None when there is none.
 
-    ``"last_human"``: the text of the last human message (None if that message has no text,
-    e.g. an image alone). ``"conversation"``: the text of every system, human and AI message,
-    in order, joined by blank lines (tool messages are left out). A callable receives the
-    message list and returns the text. Non-message items are ignored. Never raises except
-    what a user-supplied callable raises.
+    ``"last_user"`` (or its old name ``"last_human"``): the text of the last user message (None
+    if that message has no text, e.g. an image alone). ``"conversation"``: the text of every
+    system, human and AI message, in order, joined by blank lines (tool messages are left
+    out). A callable receives the message list and returns the text. Non-message items are
+    ignored. Never raises except what a user-supplied callable raises.
     """
     if callable(route_on):
         out = route_on(list(messages) if isinstance(messages, Sequence) and not isinstance(messages, str) else messages)
@@ -99,7 +112,7 @@ def routing_text(messages: Any, route_on: RouteOn = LAST_HUMAN) -> str | None:
             for m in messages
             if isinstance(m, BaseMessage) and not isinstance(m, ToolMessage)
             for t in (_message_text(m),)
-            if t.strip()
+            if usable(t)
         ]
         return "\n\n".join(texts) if texts else None
     for message in reversed(messages):
@@ -126,7 +139,7 @@ def input_messages(value: Any) -> list[BaseMessage] | None:
     return None
 
 
-def input_text(value: Any, route_on: RouteOn = LAST_HUMAN, input_key: str | None = None) -> str | None:
+def input_text(value: Any, route_on: RouteOn = LAST_USER, input_key: str | None = None) -> str | None:
     """The routing text of any runnable input; None when it holds no usable text. Never raises
     except what a user-supplied ``route_on`` callable raises.
 
@@ -146,7 +159,7 @@ def input_text(value: Any, route_on: RouteOn = LAST_HUMAN, input_key: str | None
                 return input_text(value.get(input_key), route_on) if input_key in value else None
             if "messages" in value:
                 return input_text(value.get("messages"), route_on)
-            texts = [v for v in value.values() if isinstance(v, str) and v.strip()]
+            texts = [v for v in value.values() if isinstance(v, str) and usable(v)]
         except Exception:  # noqa: BLE001 - exotic Mapping implementations
             return None
         return "\n".join(texts) if texts else None

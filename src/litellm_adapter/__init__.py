@@ -3,7 +3,9 @@
 SDK: :func:`install_routing` puts a :class:`RouteLLMStrategy` on a ``litellm.Router``;
 :func:`router_from_config` builds a routed Router from a proxy ``config.yaml``.
 Proxy: ``litellm_settings.callbacks: ["litellm_adapter.proxy.callback"]`` in ``config.yaml``
-(see ``litellm_adapter.proxy``). Cost saved: :func:`summary` / :class:`CostTracker`.
+(see ``litellm_adapter.proxy``); a route entry is ``litellm_params.model: routellm/router`` with
+``model_info.routellm: {models: {strong: <group>, weak: <group>}}`` (see ``litellm_adapter.routes``).
+Cost saved: :func:`summary` / :class:`CostTracker`.
 Importing this package imports nothing heavy (not even litellm) until a name is used.
 """
 
@@ -22,7 +24,9 @@ _EXPORTS = {
     "check_proxy_config": "config",
     "router_from_config": "config",
     "decision_of": "decisions",
+    "input_text": "messages",
     "routing_text": "messages",
+    "register_provider": "marker",
     "Route": "routes",
     "Target": "routes",
     "build_route": "routes",

@@ -39,9 +39,22 @@ def _price(pair: Any, pt: int, ct: int) -> float | None:
     return pt * float(pair[0]) + ct * float(pair[1])
 
 
+def _same_model(a: Any, b: Any) -> bool:
+    """True when two LiteLLM model names name one model (``openai/gpt-4o`` and ``gpt-4o`` do)."""
+    if not isinstance(a, str) or not isinstance(b, str):
+        return False
+    return a == b or a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
+
+
 def cost_row(record: Mapping[str, Any], prompt_tokens: int, completion_tokens: int, cost: float | None,
              served: str | None = None, call_id: str | None = None) -> dict[str, Any]:
-    """One request's row: the decision, tokens, actual cost, baseline cost and the saving."""
+    """One request's row: the decision, the model that served it, tokens, actual cost, baseline cost and the saving.
+
+    ``cost`` is what LiteLLM charged for the served model (None: the decided model's price is used);
+    ``rerouted`` is True when a LiteLLM fallback served another model than the decision chose.
+    """
+    served = served or record.get("served")
+    targets = record.get("target_models") or [record.get("served")]
     if cost is None:
         cost = _price(record.get("cost_per_token"), prompt_tokens, completion_tokens)
     baseline = _price(record.get("baseline_cost_per_token"), prompt_tokens, completion_tokens)
@@ -49,8 +62,11 @@ def cost_row(record: Mapping[str, Any], prompt_tokens: int, completion_tokens: i
         "call_id": call_id,
         "route": record.get("route"),
         "model": record.get("model"),
-        "served": served or record.get("served"),
+        "target": record.get("target"),
+        "served": served,
+        "rerouted": not any(_same_model(served, t) for t in targets),
         "fallback": bool(record.get("fallback")),
+        "sticky": bool(record.get("sticky")),
         "score": record.get("score"),
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -62,15 +78,22 @@ def cost_row(record: Mapping[str, Any], prompt_tokens: int, completion_tokens: i
 
 
 def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Totals over rows: requests, count per model key, fallbacks, cost, baseline cost, saved (USD and %)."""
-    n = fallbacks = 0
-    by_model: dict[str, int] = {}
+    """Totals over rows: requests counted by the model that served them and by decision, reroutes, fallbacks, costs, saved.
+
+    ``by_served`` counts each request under the LiteLLM model that answered it (a LiteLLM fallback
+    can serve another model than the decision chose); ``by_decision`` under the controller key chosen.
+    """
+    n = fallbacks = rerouted = unpriced = 0
+    by_served: dict[str, int] = {}
+    by_decision: dict[str, int] = {}
     cost = baseline = 0.0
-    unpriced = 0
     for r in rows:
         n += 1
-        by_model[str(r.get("model"))] = by_model.get(str(r.get("model")), 0) + 1
+        served, key = str(r.get("served")), str(r.get("model"))
+        by_served[served] = by_served.get(served, 0) + 1
+        by_decision[key] = by_decision.get(key, 0) + 1
         fallbacks += bool(r.get("fallback"))
+        rerouted += bool(r.get("rerouted"))
         if r.get("cost") is None or r.get("baseline_cost") is None:
             unpriced += 1
             continue
@@ -79,7 +102,9 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     saved = baseline - cost
     return {
         "requests": n,
-        "by_model": dict(sorted(by_model.items())),
+        "by_served": dict(sorted(by_served.items())),
+        "by_decision": dict(sorted(by_decision.items())),
+        "rerouted": rerouted,
         "fallbacks": fallbacks,
         "unpriced": unpriced,
         "cost": cost,
@@ -91,9 +116,13 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 def format_summary(s: Mapping[str, Any]) -> str:
     """The summary as a few human-readable lines."""
-    share = ", ".join(f"{k}: {v}" for k, v in s["by_model"].items()) or "none"
+    served = ", ".join(f"{k}: {v}" for k, v in s["by_served"].items()) or "none"
+    decided = ", ".join(f"{k}: {v}" for k, v in s["by_decision"].items()) or "none"
     return (
-        f"routed requests: {s['requests']} ({share}; fallbacks: {s['fallbacks']}; unpriced: {s['unpriced']})\n"
+        f"routed requests: {s['requests']}\n"
+        f"  served by: {served}\n"
+        f"  decided:   {decided} (router fallbacks: {s['fallbacks']}; served by another model after a LiteLLM fallback: "
+        f"{s['rerouted']}; unpriced: {s['unpriced']})\n"
         f"cost: ${s['cost']:.6f}  all-baseline cost: ${s['baseline_cost']:.6f}  "
         f"saved: ${s['saved']:.6f} ({s['saved_pct']:.1f}%)"
     )
@@ -102,7 +131,9 @@ def format_summary(s: Mapping[str, Any]) -> str:
 class CostTracker(CustomLogger):
     """Records every successful routed call (one row per call) and keeps the last ``max_rows``.
 
-    ``log_path`` (default: the ``ROUTELLM_COST_LOG`` variable, read on first use) appends each
+    A call counts as routed only when the server's own decision record is found for it (see
+    :mod:`litellm_adapter.decisions`); prices come from that record and LiteLLM's ``response_cost``,
+    never from the request. ``log_path`` (default: the ``ROUTELLM_COST_LOG`` variable, read on first use) appends each
     row as a JSON line. Calls that were not routed are ignored.
     """
 
@@ -127,7 +158,11 @@ class CostTracker(CustomLogger):
         if cost is None:
             cost = slo.get("response_cost")
         served = slo.get("model") or kwargs.get("model")
-        row = cost_row(record, pt, ct, None if cost is None else float(cost), served, kwargs.get("litellm_call_id"))
+        try:
+            cost = None if cost is None else float(cost)
+        except (TypeError, ValueError):
+            cost = None
+        row = cost_row(record, pt, ct, cost, served if isinstance(served, str) else None, kwargs.get("litellm_call_id"))
         with self._lock:
             self._rows.append(row)
             path = self._path()

@@ -9,38 +9,28 @@ from llama_index.core.llms import LLM
 
 from routellm_plugins import STRONG, WEAK, RoutingController
 from routellm_plugins.controller import read_config
-from routellm_plugins.errors import ConfigError, RouteLLMError
+from routellm_plugins.errors import ConfigError, RouteLLMError, show_value
 
 ControllerSpec = Any  # RoutingController | Mapping | str | os.PathLike
 
 
-def build_controller(
-    router: Any,
-    controller: ControllerSpec,
-    routing: Mapping[str, Any],
-    sticky_sessions: bool,
-) -> RoutingController:
-    """A RoutingController from ``router=`` plus routing kwargs, or from ``controller=`` (instance, dict or YAML path).
+def build_controller(controller: ControllerSpec, routing: Mapping[str, Any]) -> RoutingController:
+    """A RoutingController from the controller settings in ``routing`` (None = not given, the shared
+    default applies), or from ``controller=`` (instance, dict or YAML path), never both.
 
     Core errors (unknown router, bad threshold, missing checkpoint) are re-raised as ConfigError.
     """
     given = {k: v for k, v in routing.items() if v is not None}
-    if not isinstance(sticky_sessions, bool):
-        raise ConfigError(f"sticky_sessions must be True or False, got {sticky_sessions!r}")
     try:
         if controller is None:
-            return RoutingController("mf" if router is None else router, sticky_sessions=sticky_sessions, **given)
-        if router is not None:
-            raise ConfigError(f"give router= ({router!r:.60}) or controller=, not both")
+            return RoutingController.from_config(given)
         if given:
             raise ConfigError(f"{sorted(given)} cannot be combined with controller=: set them in the controller's config")
         if isinstance(controller, RoutingController):
             return controller
         if not isinstance(controller, (Mapping, str, os.PathLike)):
             raise ConfigError(f"controller must be a RoutingController, a config dict or a YAML path, got {type(controller).__name__}")
-        cfg = read_config(controller)
-        cfg.setdefault("sticky_sessions", sticky_sessions)
-        return RoutingController.from_config(cfg)
+        return RoutingController.from_config(read_config(controller))
     except ConfigError:
         raise
     except RouteLLMError as exc:
@@ -58,7 +48,7 @@ def collect_children(
         if strong is not None or weak is not None:
             raise ConfigError("give strong=/weak= or models={key: llm}, not both")
         if not isinstance(models, Mapping) or not models:
-            raise ConfigError(f"models must be a non-empty mapping of model key to LLM, got {models!r:.80}")
+            raise ConfigError(f"models must be a non-empty mapping of model key to LLM, got {type(models).__name__} {show_value(models)}")
         children = dict(models)
     else:
         missing = [name for name, llm in ((STRONG, strong), (WEAK, weak)) if llm is None]
@@ -67,7 +57,7 @@ def collect_children(
         children = {STRONG: strong, WEAK: weak}
     for key, llm in children.items():
         if not isinstance(key, str) or not key:
-            raise ConfigError(f"model keys must be non-empty strings, got {key!r}")
+            raise ConfigError(f"model keys must be non-empty strings, got {show_value(key)}")
         if not isinstance(llm, LLM):
             raise ConfigError(f"model {key!r} must be a LlamaIndex LLM (llama_index.core.llms.LLM), got {type(llm).__name__}")
     keys: Tuple[str, ...] = tuple(controller.keys)
@@ -88,5 +78,5 @@ def check_query_vars(value: Any) -> Tuple[str, ...]:
     if isinstance(value, str):
         value = (value,)
     if not isinstance(value, Sequence) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"query_template_vars must be a list of template variable names, got {value!r:.80}")
+        raise ConfigError(f"query_template_vars must be a list of template variable names, got {show_value(value)}")
     return tuple(value)

@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Dict, Iterable, Iterator, Optional, Tuple
+from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Optional, Tuple
 
-from routellm_plugins import Decision
+from llamaindex_adapter.tags import Tagger
 
-#: Key of the routing decision in ``additional_kwargs`` (responses) or ``metadata`` (agent responses).
-DECISION_KEY = "routellm"
-
-Tagger = Callable[[Any], Any]
 Reopen = Callable[[Exception], Tuple[Iterable[Any], Tagger]]
 AReopen = Callable[[Exception], Awaitable[Tuple[AsyncIterable[Any], Tagger]]]
-
-
-def decision_dict(decision: Decision) -> Dict[str, Any]:
-    """``decision.to_dict()`` without dataclasses.asdict's deep copy (its fields are plain values)."""
-    out = {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
-    out["candidates"] = [dataclasses.asdict(c) for c in decision.candidates]
-    return out
-
-
-def tagger(tag: Optional[Dict[str, Any]]) -> Tagger:
-    """A function that writes ``tag`` into a response's ``additional_kwargs`` (or an agent response's ``metadata``)."""
-    if tag is None:
-        return _identity
-
-    def apply(item: Any) -> Any:
-        extra = getattr(item, "additional_kwargs", None)
-        if isinstance(extra, dict):
-            extra[DECISION_KEY] = tag
-        elif hasattr(item, "metadata") and hasattr(item, "sources"):  # AgentChatResponse
-            item.metadata = {**(item.metadata or {}), DECISION_KEY: tag}
-        return item
-
-    return apply
-
-
-def _identity(item: Any) -> Any:
-    return item
 
 
 def _close(it: Any) -> None:

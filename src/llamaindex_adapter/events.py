@@ -10,6 +10,8 @@ from llama_index.core.instrumentation import Dispatcher, NullEventHandler, get_d
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 
+from llamaindex_adapter.responses import ResponseTagger
+
 
 class RoutingDecisionEvent(BaseEvent):
     """One routing decision (or a failover to another model) made by RouteLLM.
@@ -33,10 +35,11 @@ class RoutingDecisionEvent(BaseEvent):
 
 
 def has_listeners(dispatcher: Dispatcher) -> bool:
-    """Whether an event sent to ``dispatcher`` reaches any handler other than LlamaIndex's NullEventHandler."""
+    """Whether an event sent to ``dispatcher`` reaches any handler other than LlamaIndex's NullEventHandler
+    and RouteLLM's own response tagger."""
     current: Optional[Dispatcher] = dispatcher
     while current is not None:
-        if any(not isinstance(h, NullEventHandler) for h in current.event_handlers):
+        if any(not isinstance(h, (NullEventHandler, ResponseTagger)) for h in current.event_handlers):
             return True
         current = current.parent if current.propagate else None
     return False

@@ -42,63 +42,90 @@ from llama_index.core.types import TokenAsyncGen, TokenGen
 
 from routellm_plugins import Decision, RoutingController
 from routellm_plugins.controller import read_config
-from routellm_plugins.errors import ConfigError
+from routellm_plugins.errors import ConfigError, describe_error, show_value
+from routellm_plugins.settings import ADAPTER_SETTINGS, BY_NAME, CONTROLLER_SETTINGS, split_settings
+from llamaindex_adapter import responses
 from llamaindex_adapter import routing_text as rt
 from llamaindex_adapter.config import build_llm
 from llamaindex_adapter.construction import build_controller, check_query_vars, collect_children
-from llamaindex_adapter.delegate import DECISION_KEY, arelay, decision_dict, relay, tagger
+from llamaindex_adapter.delegate import arelay, relay
 from llamaindex_adapter.events import RoutingDecisionEvent, has_listeners
 from llamaindex_adapter.metadata import combined_metadata
+from llamaindex_adapter.sessions import TurnMemory, current_session, session
+from llamaindex_adapter.tags import decision_dict, decision_of, tagger
 from llamaindex_adapter.tools import HANDED_OVER, ToolRouting
 
 log = logging.getLogger("llamaindex_adapter")
 dispatcher = get_dispatcher(__name__)
 
 R = TypeVar("R")
-#: Adapter-level keys of RouteLLM.from_config; every other key configures the RoutingController.
-_ADAPTER_KEYS = ("failover", "query_template_vars")
+#: Keys of RouteLLM.from_config besides the shared settings: the children and the template variables.
+_OWN_CONFIG_KEYS = ("models", "strong", "weak", "query_template_vars")
+#: Template variables that hold the user's question: a query engine's query, a chat engine's follow-up.
+DEFAULT_QUERY_VARS = ("query_str", "question")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Input:
+    """What one call is routed on: the text, where it came from, the session, and the agent turn it belongs to."""
+
+    text: Optional[str]
+    source: str
+    session: Optional[str] = None
+    turn: Optional[str] = None
+    continuation: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class _Routed:
-    """One call's routing: the decision, where it was made, what text it used, and the response tag."""
+    """One call's routing: the decision, where it was made, what text it used, the turn, and the response tag."""
 
     decision: Decision
     entry: str
     source: str
     tag: Dict[str, Any]
+    turn: Optional[str] = None
 
 
 class RouteLLM(ToolRouting, FunctionCallingLLM):
     """Routes every LlamaIndex LLM call to one child LLM chosen by a ``routellm_plugins.RoutingController``.
 
-    Give the children as ``strong=``/``weak=`` or ``models={key: llm}`` (keys = ``controller.keys``) and the
-    routing as ``router=`` (name, model string ``router-mf-0.116``, config dict or Router) with
-    ``threshold=`` or ``strong_share=``, ``fallback=``, ``timeout_s=``; or a whole ``controller=``
-    (RoutingController, config dict or YAML path). The call (messages, tools, kwargs, streaming, async)
-    goes to the chosen child unchanged; responses carry the decision in ``additional_kwargs["routellm"]``
-    and every decision is dispatched as a :class:`RoutingDecisionEvent`. RouteLLM emits no LLM events of
-    its own: the child's LLMChatStart/End (and callback-manager) events are the only ones.
+    Children: ``strong=``/``weak=`` or ``models={key: llm}`` (keys = ``controller.keys``). Routing: the
+    shared settings of :mod:`routellm_plugins.settings` (``router``, ``threshold`` or ``strong_share``,
+    ``adaptive``, ``window``, ``fallback``, ``timeout_s``, ``sticky_sessions``, ``max_sessions``,
+    ``checkpoint``, ``embedder``, pool settings...), handed to the controller unchanged, with the
+    same defaults; or a whole ``controller=`` (RoutingController, config dict or YAML path). The call
+    (messages, tools, kwargs, streaming, async) goes to the chosen child unchanged; the decision is on
+    the result (:meth:`decision_of`) and dispatched as a :class:`RoutingDecisionEvent`. RouteLLM emits
+    no LLM events of its own: the child's are the only ones.
 
-    Routed text: ``routing_text_fn(messages)`` if given; for template calls (``predict``, ``stream``,
-    ``structured_predict`` and their async forms, as query engines make them) the ``query_str`` template
-    variable; otherwise the last user message, cut to its ``Query:`` line when it is a LlamaIndex QA or
-    refine prompt. Text the router cannot score is answered by the fallback model, flagged.
-    ``failover=True`` retries a failed call (before any streamed chunk) once on another model, flagged.
-    ``sticky_sessions=True`` (default) keeps every step of one conversation turn, e.g. an agent's tool
-    loop, on one model. Prompt settings (``system_prompt``, ``output_parser``...) belong on the children.
+    Routed text (``route_on``): the last user message (``"last_user"``), the whole ``"conversation"``,
+    or ``route_on(messages)``; template calls (query engines, chat engines' condense steps) route on
+    the ``query_template_vars`` (``query_str``, ``question``), never on retrieved context or history.
+    Text the router cannot score is answered by the fallback model, flagged. ``failover=True`` retries a
+    failed call (before any streamed chunk) once on another model, flagged.
+
+    One agent turn is one decision: later steps of a tool loop (messages after the last user
+    question) reuse the turn's first decision, marked ``sticky: true``. ``sticky_sessions`` policies
+    act across turns of a conversation named with :meth:`session`.
+    Prompt settings (``system_prompt``, ``output_parser``...) belong on the children.
     """
 
-    failover: bool = Field(default=False, description="Retry a failed call once on another model (flagged).")
+    failover: bool = Field(default=BY_NAME["failover"].default, description=BY_NAME["failover"].meaning)
+    route_on: Any = Field(default=BY_NAME["route_on"].default, exclude=True, description=BY_NAME["route_on"].meaning)
     query_template_vars: Tuple[str, ...] = Field(
-        default=("query_str",), description="Template variables holding the user's query in template calls."
-    )
-    routing_text_fn: Optional[Callable[[Sequence[ChatMessage]], Optional[str]]] = Field(
-        default=None, exclude=True, description="Custom routed-text extractor: messages -> text."
+        default=DEFAULT_QUERY_VARS, description="Template variables holding the user's question in template calls."
     )
 
     _controller: RoutingController = PrivateAttr()
     _children: Dict[str, LLM] = PrivateAttr()
+    _turns: TurnMemory = PrivateAttr(default_factory=TurnMemory)
+    _warned_no_session: bool = PrivateAttr(default=False)
+
+    #: ``with RouteLLM.session("conversation-id"): ...``: the calls inside belong to that conversation.
+    session = staticmethod(session)
+    #: The routing decision (a dict) a RouteLLM result carries, or None (see :func:`llamaindex_adapter.tags.decision_of`).
+    decision_of = staticmethod(decision_of)
 
     def __init__(
         self,
@@ -106,62 +133,78 @@ class RouteLLM(ToolRouting, FunctionCallingLLM):
         strong: Optional[LLM] = None,
         weak: Optional[LLM] = None,
         models: Optional[Mapping[str, LLM]] = None,
-        router: Any = None,
         controller: Any = None,
+        router: Any = None,
         threshold: Optional[float] = None,
         strong_share: Optional[float] = None,
+        adaptive: Optional[bool] = None,
+        window: Optional[int] = None,
         fallback: Optional[str] = None,
         timeout_s: Optional[float] = None,
-        sticky_sessions: bool = True,
-        failover: bool = False,
-        routing_text_fn: Optional[Callable[[Sequence[ChatMessage]], Optional[str]]] = None,
-        query_template_vars: Sequence[str] = ("query_str",),
+        sticky_sessions: Optional[Union[str, bool]] = None,
+        max_sessions: Optional[int] = None,
+        checkpoint: Any = None,
+        embedder: Any = None,
+        failover: bool = BY_NAME["failover"].default,
+        route_on: Any = BY_NAME["route_on"].default,
+        query_template_vars: Sequence[str] = DEFAULT_QUERY_VARS,
         callback_manager: Optional[CallbackManager] = None,
         **kwargs: Any,
     ) -> None:
+        more = {k: kwargs.pop(k) for k in list(kwargs) if k in CONTROLLER_SETTINGS}
         unsupported = sorted(k for k, v in kwargs.items() if v is not None and k != "class_name")
         if unsupported:
             raise ConfigError(
-                f"RouteLLM does not take {unsupported}: prompt settings (system_prompt, output_parser, ...) "
+                f"RouteLLM does not take {[show_value(k, limit=40) for k in unsupported[:10]]}: the routing settings are "
+                f"{sorted(CONTROLLER_SETTINGS + ADAPTER_SETTINGS)}; prompt settings (system_prompt, output_parser, ...) "
                 "belong on the child LLMs"
             )
         if not isinstance(failover, bool):
-            raise ConfigError(f"failover must be True or False, got {failover!r}")
-        if routing_text_fn is not None and not callable(routing_text_fn):
-            raise ConfigError(f"routing_text_fn must be callable, got {routing_text_fn!r:.60}")
-        routing = {"threshold": threshold, "strong_share": strong_share, "fallback": fallback, "timeout_s": timeout_s}
-        ctrl = build_controller(router, controller, routing, sticky_sessions)
+            raise ConfigError(f"failover must be True or False, got {show_value(failover)}")
+        routing = dict(
+            router=router, threshold=threshold, strong_share=strong_share, adaptive=adaptive, window=window, fallback=fallback,
+            timeout_s=timeout_s, sticky_sessions=sticky_sessions, max_sessions=max_sessions, checkpoint=checkpoint,
+            embedder=embedder, **more,
+        )
+        ctrl = build_controller(controller, routing)
         children = collect_children(strong, weak, models, ctrl)
         super().__init__(
             failover=failover,
+            route_on=rt.check_route_on(route_on),
             query_template_vars=check_query_vars(query_template_vars),
-            routing_text_fn=routing_text_fn,
             callback_manager=callback_manager or CallbackManager([]),
         )
         self._controller = ctrl
         self._children = children
         self._share_callback_manager(previous=None)
+        responses.install()
 
     @classmethod
     def from_config(cls, config: Union[Mapping[str, Any], str, "os.PathLike[str]"], **overrides: Any) -> "RouteLLM":
         """Build from a dict or YAML/JSON file.
 
-        Children: ``strong``/``weak`` or ``models: {key: spec}`` where a spec is
-        ``{"class": "llama_index.core.llms.MockLLM", "kwargs": {...}}`` (or an LLM instance);
-        adapter keys ``failover``, ``query_template_vars``; every other key is RoutingController config
-        (``router``, ``threshold``/``strong_share``, ``fallback``, ``timeout_s``, ``sticky_sessions``...).
-        ``overrides`` are passed to ``__init__`` (e.g. ``routing_text_fn=``, ``callback_manager=``).
+        Keys: the shared settings (:mod:`routellm_plugins.settings`: ``router``, ``threshold``/``strong_share``,
+        ``adaptive``, ``window``, ``fallback``, ``timeout_s``, ``sticky_sessions``, ``max_sessions``,
+        ``checkpoint``, ``embedder``, ``failover``, ``route_on``...), ``query_template_vars``, and the children:
+        ``strong``/``weak`` or ``models: {key: spec}`` where a spec is
+        ``{"class": "llama_index.core.llms.MockLLM", "kwargs": {...}}`` (or an LLM instance).
+        ``overrides`` are passed to ``__init__`` and win over the file (e.g. ``route_on=callable``, ``callback_manager=``).
         """
         cfg = read_config(config)
-        models = cfg.pop("models", None)
-        singles = {k: cfg.pop(k) for k in ("strong", "weak") if k in cfg}
-        adapter = {k: cfg.pop(k) for k in _ADAPTER_KEYS if k in cfg}
-        sticky = cfg.pop("sticky_sessions", True)
+        controller_cfg, adapter_cfg, rest = split_settings(cfg)
+        unknown = sorted(str(k) for k in rest if k not in _OWN_CONFIG_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"unknown RouteLLM config keys {[show_value(k, limit=40) for k in unknown[:10]]}; known: "
+                f"{sorted(CONTROLLER_SETTINGS + ADAPTER_SETTINGS + _OWN_CONFIG_KEYS)}"
+            )
+        models = rest.get("models")
         if models is not None and not isinstance(models, Mapping):
             raise ConfigError(f"'models' must map model keys to LLM specs, got {type(models).__name__}")
         built_models = None if models is None else {k: build_llm(v, k) for k, v in models.items()}
-        built = {k: build_llm(v, k) for k, v in singles.items()}
-        return cls(models=built_models, controller=cfg, sticky_sessions=sticky, **built, **adapter, **overrides)
+        built = {k: build_llm(rest[k], k) for k in ("strong", "weak") if k in rest}
+        own = {"query_template_vars": rest["query_template_vars"]} if "query_template_vars" in rest else {}
+        return cls(**{"models": built_models, **built, **controller_cfg, **adapter_cfg, **own, **overrides})
 
     # ---- introspection ---------------------------------------------------------------
     @classmethod
@@ -188,17 +231,6 @@ class RouteLLM(ToolRouting, FunctionCallingLLM):
         """Instrumentation payload: metadata plus the router name and model keys (no credentials)."""
         return {**super().to_payload(), "router": self._controller.router.name, "models": list(self._children)}
 
-    @staticmethod
-    def decision_of(response: Any) -> Optional[Dict[str, Any]]:
-        """The routing decision dict a RouteLLM response carries, or None."""
-        extra = getattr(response, "additional_kwargs", None)
-        if isinstance(extra, dict) and isinstance(extra.get(DECISION_KEY), dict):
-            return extra[DECISION_KEY]
-        meta = getattr(response, "metadata", None)
-        if isinstance(meta, dict) and isinstance(meta.get(DECISION_KEY), dict):
-            return meta[DECISION_KEY]
-        return None
-
     # ---- callback manager: children share RouteLLM's ---------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         previous = self.__dict__.get("callback_manager") if name == "callback_manager" else None
@@ -218,35 +250,47 @@ class RouteLLM(ToolRouting, FunctionCallingLLM):
             if own is None or own is previous or not own.handlers:
                 child.callback_manager = manager
 
-    # ---- deciding --------------------------------------------------------------------
-    def _user_text(self, messages: Sequence[ChatMessage]) -> Tuple[Optional[str], str]:
-        assert self.routing_text_fn is not None
+    # ---- what a call is routed on ------------------------------------------------------
+    def _custom_text(self, messages: Sequence[ChatMessage]) -> Tuple[Optional[str], str]:
         try:
-            return self.routing_text_fn(messages), "routing_text_fn"
+            text = self.route_on(messages)
         except Exception as exc:  # noqa: BLE001 - a broken extractor must not fail the call
-            return None, f"routing_text_fn raised {type(exc).__name__}"
+            return None, f"route_on raised {type(exc).__name__}"
+        return (text if isinstance(text, str) else None), "route_on"
 
-    def _chat_input(self, messages: Sequence[ChatMessage]) -> Tuple[Optional[str], str, Optional[str]]:
-        session = rt.conversation_key(messages) if self._controller.sticky_sessions else None
-        if self.routing_text_fn is not None:
-            text, source = self._user_text(messages)
-            return text, source, session
-        text, source = rt.from_messages(messages)
-        return text, source, session
+    def _session(self) -> Optional[str]:
+        sid = current_session()
+        if sid is None and self._controller.sticky_sessions and not self._warned_no_session:
+            self._warned_no_session = True
+            log.warning(
+                "sticky_sessions=%r applies to calls made inside `with RouteLLM.session(conversation_id):`; "
+                "calls outside one are routed on their own", self._controller.sticky_policy,
+            )
+        return sid
 
-    def _prompt_input(self, prompt: str) -> Tuple[Optional[str], str, Optional[str]]:
-        if self.routing_text_fn is not None:
-            return (*self._user_text([ChatMessage(role=MessageRole.USER, content=prompt)]), None)
+    def _chat_input(self, messages: Sequence[ChatMessage]) -> _Input:
+        sid = self._session()
+        if callable(self.route_on):
+            text, source = self._custom_text(messages)
+        else:
+            text, source = rt.from_messages(messages, self.route_on)
+        return _Input(text, source, sid, rt.turn_key(messages, sid), rt.is_continuation(messages))
+
+    def _prompt_input(self, prompt: str) -> _Input:
+        sid = self._session()
+        if callable(self.route_on):
+            return _Input(*self._custom_text([ChatMessage(role=MessageRole.USER, content=prompt)]), sid)
         text, source = rt.text_for_routing(prompt if isinstance(prompt, str) else None)
-        return text, ("prompt" if source == "message" else source), None
+        return _Input(text, "prompt" if source == "message" else source, sid)
 
-    def _template_input(self, prompt: BasePromptTemplate, args: Mapping[str, Any]) -> Tuple[Optional[str], str, Optional[str]]:
-        if self.routing_text_fn is not None:
+    def _template_input(self, prompt: BasePromptTemplate, args: Mapping[str, Any]) -> _Input:
+        sid = self._session()
+        if callable(self.route_on):
             try:
                 messages = prompt.format_messages(llm=self, **args)
             except Exception as exc:  # noqa: BLE001 - the child will report a bad template itself
-                return None, f"template formatting raised {type(exc).__name__}", None
-            return (*self._user_text(messages), None)
+                return _Input(None, f"template formatting raised {type(exc).__name__}", sid)
+            return _Input(*self._custom_text(messages), sid)
         text, source = rt.from_template(prompt, args, self.query_template_vars)
         if text is None:
             try:
@@ -255,8 +299,9 @@ class RouteLLM(ToolRouting, FunctionCallingLLM):
                 formatted = None
             text, source = rt.text_for_routing(formatted)
             source = "template_text" if source == "message" else source
-        return text, source, None
+        return _Input(text, source, sid)
 
+    # ---- deciding --------------------------------------------------------------------
     def _checked(self, decision: Decision) -> Decision:
         if decision.model in self._children:
             return decision
@@ -264,11 +309,13 @@ class RouteLLM(ToolRouting, FunctionCallingLLM):
             decision,
             model=self._controller.fallback,
             fallback=True,
-            reason=f"router chose model {decision.model!r}, which is not among {list(self._children)}",
+            reason=f"router chose model {show_value(decision.model)}, which is not among {list(self._children)}",
         )
 
-    def _routed(self, decision: Decision, entry: str, source: str, failover_from: Optional[str] = None) -> _Routed:
-        """Dispatch the decision event (if anyone listens) and bundle the decision with its response tag."""
+    def _routed(
+        self, decision: Decision, entry: str, source: str, turn: Optional[str] = None, failover_from: Optional[str] = None
+    ) -> _Routed:
+        """Dispatch the decision event (if anyone listens), record it for the query response, and bundle its tag."""
         as_dict = decision_dict(decision)
         if has_listeners(dispatcher):
             dispatcher.event(
@@ -280,15 +327,35 @@ class RouteLLM(ToolRouting, FunctionCallingLLM):
                     failover_from=failover_from,
                 )
             )
-        return _Routed(decision, entry, source, {**as_dict, "routing_text_source": source})
+        tag = {**as_dict, "routing_text_source": source}
+        responses.record(tag)
+        return _Routed(decision, entry, source, tag, turn)
 
-    def _decide(self, entry: str, routed: Tuple[Optional[str], str, Optional[str]]) -> _Routed:
-        text, source, session = routed
-        return self._routed(self._checked(self._controller.decide(text, session)), entry, source)
+    def _reused_turn(self, entry: str, inp: _Input) -> Optional[_Routed]:
+        """A later step of an agent turn: the turn's decision, marked sticky (no new score is taken)."""
+        if inp.turn is None or not inp.continuation:
+            return None
+        prior = self._turns.get(inp.turn)
+        if prior is None:
+            return None
+        return self._routed(dataclasses.replace(prior, sticky=True, latency_s=0.0), entry, "turn", inp.turn)
 
-    async def _adecide(self, entry: str, routed: Tuple[Optional[str], str, Optional[str]]) -> _Routed:
-        text, source, session = routed
-        return self._routed(self._checked(await self._controller.adecide(text, session)), entry, source)
+    def _remember(self, entry: str, inp: _Input, decision: Decision) -> _Routed:
+        if inp.turn is not None:
+            self._turns.put(inp.turn, decision)
+        return self._routed(decision, entry, inp.source, inp.turn)
+
+    def _decide(self, entry: str, inp: _Input) -> _Routed:
+        reused = self._reused_turn(entry, inp)
+        if reused is not None:
+            return reused
+        return self._remember(entry, inp, self._checked(self._controller.decide(inp.text, inp.session)))
+
+    async def _adecide(self, entry: str, inp: _Input) -> _Routed:
+        reused = self._reused_turn(entry, inp)
+        if reused is not None:
+            return reused
+        return self._remember(entry, inp, self._checked(await self._controller.adecide(inp.text, inp.session)))
 
     @staticmethod
     def _handed_over(kwargs: Dict[str, Any]) -> Optional[_Routed]:
@@ -298,17 +365,16 @@ class RouteLLM(ToolRouting, FunctionCallingLLM):
 
     # ---- delegating ------------------------------------------------------------------
     def _failover(self, routed: _Routed, exc: Exception) -> _Routed:
+        """Switch to another model after ``exc``; the reason and the log name the error's type and status only."""
         failed = routed.decision.model
         others = [k for k in self._children if k != failed]
         alternate = self._controller.fallback if self._controller.fallback != failed else others[0]
-        log.warning("model %r failed (%s); failing over to %r", failed, type(exc).__name__, alternate)
-        switched = dataclasses.replace(
-            routed.decision,
-            model=alternate,
-            fallback=True,
-            reason=f"model {failed!r} failed: {type(exc).__name__}: {exc}"[:300],
-        )
-        return self._routed(switched, routed.entry, routed.source, failover_from=failed)
+        error = describe_error(exc)
+        log.warning("model %r failed (%s); failing over to %r", failed, error, alternate)
+        switched = dataclasses.replace(routed.decision, model=alternate, fallback=True, reason=f"model {failed!r} failed: {error}")
+        if routed.turn is not None:
+            self._turns.put(routed.turn, switched)  # the rest of the agent turn stays on the model that answered
+        return self._routed(switched, routed.entry, routed.source, routed.turn, failover_from=failed)
 
     def _call(self, routed: _Routed, fn: Callable[[LLM], R], tag: bool = True, failover: bool = True) -> R:
         try:

@@ -1,71 +1,62 @@
 """The serving-side policy shared by every adapter: threshold choice, fallback, timeout, sticky sessions.
 
 Adapters call :meth:`RoutingController.decide` with the text to route on; it never raises
-for a request the router cannot score: it returns a fallback decision that says why.
+for a request the router cannot score: it returns a fallback decision that says why. A reason
+names the cause and the exception type (and status code), never an exception's text, which
+may quote the prompt or a key.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
+import math
 import os
 import threading
 import time
-from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Mapping
 
+from routellm_plugins.config_io import read_config
 from routellm_plugins.decision import STRONG, WEAK, Decision
-from routellm_plugins.errors import ConfigError, RouteLLMError
+from routellm_plugins.errors import CheckpointError, ConfigError, InvalidPromptError, describe_error, show_value
 from routellm_plugins.registry import DEFAULT_ROUTER, load_router
 from routellm_plugins.routers.base import Router
-from routellm_plugins.thresholds import AdaptiveThreshold
-from routellm_plugins.validation import check_non_negative, check_share, check_threshold, clean_prompt
+from routellm_plugins.sessions import MAX_SESSIONS_LIMIT, SessionMemory, session_key, sticky_policy
+from routellm_plugins.settings import CONTROLLER_SETTINGS, STICKY_OFF
+from routellm_plugins.shedding import Overloaded, SheddingPool
+from routellm_plugins.thresholds import MAX_WINDOW, AdaptiveThreshold
+from routellm_plugins.validation import check_path, check_positive_int, check_seconds, check_share, check_threshold, clean_prompt
+
+__all__ = ["RoutingController", "read_config"]
 
 log = logging.getLogger("routellm_plugins")
 
-_CONFIG_KEYS = {"router", "checkpoint", "threshold", "strong_share", "adaptive", "window", "fallback", "timeout_s", "sticky_sessions", "embedder",
-                "pool", "lam", "target_cost", "quality_floor"}
+#: Seconds between two "overloaded" warnings (the count of shed requests is logged with each).
+OVERLOAD_LOG_EVERY_S = 10.0
+#: Settings ``RoutingController`` (and ``from_config``) accept: the controller settings of :mod:`routellm_plugins.settings`.
+_CONFIG_KEYS = frozenset(CONTROLLER_SETTINGS)
 
 
-def read_config(config: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
-    """A config as a dict: a mapping passes through; a path is read as YAML or JSON."""
-    if isinstance(config, Mapping):
-        return dict(config)
-    if not isinstance(config, (str, os.PathLike)):
-        raise ConfigError(f"config must be a dict or a YAML/JSON file path, got {type(config).__name__}")
-    path = Path(config)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML/JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
-    return data
-
-
-#: An error message sharing a run of this many characters with the prompt is withheld (it quotes the prompt).
-_QUOTE_CHARS = 12
-_MAX_REASON_CHARS = 300
-
-
-def _without_prompt(message: str, text: Any) -> str:
-    """``message`` (cut to 300 chars), or a placeholder when it quotes ``text``: an embedder error may echo the prompt."""
-    message = message[:_MAX_REASON_CHARS]
+def _invalid_text_reason(text: Any) -> str:
+    """Why ``text`` (refused by ``clean_prompt``) cannot be routed, without quoting it."""
     if not isinstance(text, str):
-        return message
-    n = min(_QUOTE_CHARS, len(text.strip()))
-    if n < 6:  # too short to tell a quote from a coincidence
-        return message
-    probe = text if len(text) <= 20_000 else text[:10_000] + text[-10_000:]  # what the embedder could have seen
-    if any(message[i:i + n] in probe for i in range(len(message) - n + 1) if message[i:i + n].strip()):
-        return f"(error message withheld: it quotes the prompt; {len(message)} chars)"
-    return message
+        return f"invalid routing text: got {type(text).__name__}, not str"
+    return "invalid routing text: empty or only invisible characters"
+
+
+def _fallback_reason(exc: BaseException) -> str:
+    """The cause of a scoring failure in a few words: never the exception's text, never the prompt."""
+    if isinstance(exc, Overloaded):
+        return "overloaded: routing queue full or too slow for timeout_s, answered without scoring"
+    if isinstance(exc, TimeoutError):
+        return f"timeout ({type(exc).__name__}): scoring took longer than timeout_s"
+    if isinstance(exc, (ConfigError, CheckpointError)):
+        return f"router misconfigured: {describe_error(exc)}"
+    return f"scoring failed: {describe_error(exc)}"
+
+
+class _Unroutable(Exception):
+    """Internal: the routing text itself cannot be scored; the message is the (prompt-free) reason."""
 
 
 class RoutingController:
@@ -74,8 +65,11 @@ class RoutingController:
     Threshold policy (first that applies): ``threshold``; ``strong_share`` with
     ``adaptive=True`` (rolling quantile over the last ``window`` live scores); ``strong_share``
     on the router's stored calibration scores; the router's own default threshold.
-    ``fallback`` is the key used when scoring fails or exceeds ``timeout_s``.
-    ``sticky_sessions`` keeps the first decision of a session id for its later turns.
+    ``fallback`` ("strong" or "weak") is the key used when scoring fails; with ``timeout_s``
+    scoring runs on a few worker threads with a short queue: a request that would wait past
+    ``timeout_s`` is answered by the fallback at once ("overloaded") and abandoned work is
+    dropped. ``sticky_sessions`` is the per-conversation policy ("off", "escalate", "first";
+    True means "escalate"), keyed by the ``session_id`` given to :meth:`decide`.
 
     Pool routing (UniRoute): give ``pool`` (``{name: cost}``, ``{name: {"cost": c, "profile": p}}`` or
     a list of names priced from the stored profiles or LiteLLM) and one of ``lam`` (cost weight),
@@ -83,6 +77,8 @@ class RoutingController:
     ``router`` then defaults to ``"uniroute"``; ``keys`` are the pool names and each decision lists
     every candidate's predicted quality and cost. ``fallback="strong"`` means the pool model of
     highest profiled quality.
+
+    Every setting is one of :data:`routellm_plugins.settings.SETTINGS` (scope "controller").
     """
 
     def __init__(
@@ -95,8 +91,10 @@ class RoutingController:
         window: int = 1000,
         fallback: str = STRONG,
         timeout_s: float | None = None,
-        sticky_sessions: bool = False,
+        sticky_sessions: str | bool = STICKY_OFF,
         max_sessions: int = 10_000,
+        session_ttl_s: float | None = None,
+        shared_state: str | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         embedder: Any = None,
         pool: Mapping[str, Any] | list[str] | None = None,
@@ -104,30 +102,48 @@ class RoutingController:
         target_cost: float | None = None,
         quality_floor: float | None = None,
     ) -> None:
-        for flag, value in (("adaptive", adaptive), ("sticky_sessions", sticky_sessions)):
-            if not isinstance(value, bool):  # a config string such as "false" must not read as true
-                raise ConfigError(f"{flag} must be true or false, got {value!r:.60}")
-        if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1:
-            raise ConfigError(f"max_sessions must be an integer >= 1, got {max_sessions!r:.60}")
+        # Cheap checks first: a bad setting fails before any model loads.
+        if not isinstance(adaptive, bool):  # a config string such as "false" must not read as true
+            raise ConfigError(f"adaptive must be true or false, got {show_value(adaptive)}")
+        policy = sticky_policy(sticky_sessions)
+        max_sessions = check_positive_int(max_sessions, "max_sessions", maximum=MAX_SESSIONS_LIMIT)
+        window = check_positive_int(window, "window", maximum=MAX_WINDOW)
+        self.timeout_s = None if timeout_s is None else check_seconds(timeout_s, "timeout_s")
+        ttl = None if session_ttl_s is None else check_seconds(session_ttl_s, "session_ttl_s")
+        if shared_state is not None:
+            raise ConfigError(f"shared_state {show_value(shared_state)} needs the Redis state backend, which is not available in "
+                              "this version; leave shared_state unset (state is kept in this process)")
+        if checkpoint is not None:
+            check_path(checkpoint, "checkpoint")
+        if embedder is not None and not (isinstance(embedder, (str, os.PathLike)) or callable(embedder)):
+            raise ConfigError(f"embedder must be a local folder path or a callable, got {type(embedder).__name__} {show_value(embedder)}")
+        if not isinstance(fallback, str) or not fallback:
+            raise ConfigError(f"fallback must be a model key such as 'strong' or 'weak', got {show_value(fallback)}")
         pool_mode = pool is not None or lam is not None or target_cost is not None or quality_floor is not None
+        if not pool_mode and fallback not in (STRONG, WEAK):
+            raise ConfigError(f"fallback must be 'strong' or 'weak' when routing between two models, got {show_value(fallback)}")
         if router is None:
             router = "uniroute" if pool_mode else DEFAULT_ROUTER
         extra = {"embedder": embedder} if embedder is not None else {}
         self.router = load_router(router, checkpoint=checkpoint, **extra)
         self.policy: Any = None
         self.fallback = fallback
-        self.timeout_s = None if timeout_s is None else check_non_negative(timeout_s, "timeout_s")
-        self.sticky_sessions = sticky_sessions
-        self._sessions: OrderedDict[str, Decision] = OrderedDict()
-        self._max_sessions = max_sessions
-        self._lock = threading.Lock()
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.sticky_policy = policy
+        self.max_sessions = max_sessions
         self.adaptive: AdaptiveThreshold | None = None
+        self._workers: SheddingPool | None = None
+        self._log_lock = threading.Lock()
+        self._last_overload_log = -math.inf
+        self._shed_since_log = 0
         if pool_mode:
             self._init_pool(pool, lam, target_cost, quality_floor, threshold, strong_share, adaptive, fallback)
-            return
+        else:
+            self._init_two_model(threshold, strong_share, adaptive, window)
+        self.sessions = SessionMemory(policy, max_sessions, ttl, self._model_ranks())
+
+    def _init_two_model(self, threshold: Any, strong_share: Any, adaptive: bool, window: int) -> None:
         if threshold is not None and strong_share is not None:
-            raise ConfigError(f"give threshold ({threshold!r}) or strong_share ({strong_share!r}), not both")
+            raise ConfigError(f"give threshold ({show_value(threshold)}) or strong_share ({show_value(strong_share)}), not both")
         if threshold is not None:
             self.threshold = check_threshold(threshold)
         elif strong_share is not None:
@@ -142,8 +158,6 @@ class RoutingController:
             raise ConfigError(f"router {self.router.name!r} has no default threshold: give threshold= or strong_share=")
         if adaptive and self.adaptive is None:
             raise ConfigError("adaptive=True needs strong_share= (the share to hold)")
-        if not isinstance(fallback, str) or not fallback:
-            raise ConfigError(f"fallback must be a model key such as 'strong', got {fallback!r}")
 
     def _init_pool(self, pool: Any, lam: Any, target_cost: Any, quality_floor: Any, threshold: Any, strong_share: Any,
                    adaptive: bool, fallback: Any) -> None:
@@ -164,8 +178,15 @@ class RoutingController:
             quality = self.router.profiles.mean_quality()
             fallback = max(zip(keys, self.policy.cols), key=lambda kc: quality[kc[1]])[0]
         if not isinstance(fallback, str) or fallback not in keys:
-            raise ConfigError(f"fallback {fallback!r} is not a model of the pool {list(keys)}")
+            raise ConfigError(f"fallback {show_value(fallback)} is not a model of the pool {list(keys)}")
         self.fallback = fallback
+
+    def _model_ranks(self) -> dict[str, float]:
+        """Rank of each model key for the "escalate" policy: strong above weak; in a pool, profiled quality."""
+        if self.policy is None:
+            return {WEAK: 0.0, STRONG: 1.0}
+        quality = self.router.profiles.mean_quality()
+        return {k: float(quality[c]) for k, c in zip(self.policy.keys, self.policy.cols)}
 
     def _calibrated_or_default(self, share: float) -> float:
         if self.router.calibration_scores is not None:
@@ -176,12 +197,17 @@ class RoutingController:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | str | os.PathLike[str]) -> "RoutingController":
-        """Build from a dict or YAML/JSON file with the keys of ``__init__`` (``router`` may be a model string)."""
+        """Build from a dict or YAML/JSON file whose keys are controller settings (``router`` may be a model string)."""
         cfg = read_config(config)
-        unknown = set(cfg) - _CONFIG_KEYS
+        unknown = sorted(str(k) for k in set(cfg) - _CONFIG_KEYS)
         if unknown:
-            raise ConfigError(f"unknown routing config keys {sorted(unknown)}; known: {sorted(_CONFIG_KEYS)}")
+            raise ConfigError(f"unknown routing config keys {[show_value(k, limit=40) for k in unknown[:10]]}; known: {sorted(_CONFIG_KEYS)}")
         return cls(**cfg)
+
+    @property
+    def sticky_sessions(self) -> bool:
+        """True when the sticky-session policy is not "off" (the policy name is :attr:`sticky_policy`)."""
+        return self.sticky_policy != STICKY_OFF
 
     @property
     def current_threshold(self) -> float:
@@ -200,18 +226,27 @@ class RoutingController:
             return self.router.route_pool(text, self.policy)
         return self.router.route(text, threshold=self.current_threshold)
 
-    def _route_with_timeout(self, text: str) -> Decision:
+    def _route_in_time(self, text: str) -> Decision:
+        """Score ``text``, on the bounded worker pool when ``timeout_s`` is set."""
         if self.timeout_s is None:
             return self._route(text)
-        if self._pool is None:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="routellm")
-        future = self._pool.submit(self._route, text)
-        try:
-            return future.result(timeout=self.timeout_s)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"routing took longer than timeout_s={self.timeout_s}") from None
+        if self._workers is None:
+            self._workers = SheddingPool()
+        return self._workers.run(self._route, text, self.timeout_s)
+
+    def _log_overload(self, reason: str) -> None:
+        """One WARNING per :data:`OVERLOAD_LOG_EVERY_S` while shedding (a line per shed request would add to the load)."""
+        now = time.monotonic()
+        with self._log_lock:
+            self._shed_since_log += 1
+            if now - self._last_overload_log < OVERLOAD_LOG_EVERY_S:
+                return
+            count, self._shed_since_log, self._last_overload_log = self._shed_since_log, 0, now
+        log.warning("routing fell back to %r: %s (%d requests shed since the last such warning)", self.fallback, reason, count)
+
+    def load_stats(self) -> dict[str, float]:
+        """Counters of the timeout worker pool (submitted, shed, timed_out, dropped_unstarted, ...); empty without ``timeout_s``."""
+        return {} if self._workers is None else self._workers.stats()
 
     def fallback_decision(self, reason: str, started: float | None = None) -> Decision:
         """The decision used when routing fails: the fallback key, flagged, with the reason."""
@@ -219,30 +254,37 @@ class RoutingController:
         return Decision(self.fallback, None, self.current_threshold, self.router.name, latency, fallback=True, reason=reason)
 
     def decide(self, text: Any, session_id: str | None = None) -> Decision:
-        """The model key for a request whose routing text is ``text``; never raises for bad text."""
-        if self.sticky_sessions and session_id is not None:
-            with self._lock:
-                prior = self._sessions.get(session_id)
-                if prior is not None:
-                    self._sessions.move_to_end(session_id)
-                    return prior
+        """The model key for a request whose routing text is ``text``; never raises for bad text or a bad session id."""
         started = time.perf_counter()
+        key, note = session_key(session_id) if self.sticky_policy != STICKY_OFF else (None, None)
+        if key is not None:
+            prior = self.sessions.reuse(key)
+            if prior is not None:
+                return Decision(prior.model, prior.score, prior.threshold, prior.router, time.perf_counter() - started,
+                                fallback=prior.fallback, reason=prior.reason, candidates=prior.candidates, sticky=True)
         try:
-            decision = self._route_with_timeout(clean_prompt(text))
+            try:
+                cleaned = clean_prompt(text)
+            except InvalidPromptError:
+                raise _Unroutable(_invalid_text_reason(text)) from None
+            decision = self._route_in_time(cleaned)
         except Exception as exc:  # noqa: BLE001 - every failure must still be answered
-            kind = "invalid routing text" if isinstance(exc, RouteLLMError) else type(exc).__name__
-            reason = f"{kind}: {_without_prompt(str(exc), text)}"
-            # The reason names the problem, never the prompt (no user text in logs at default level).
-            log.warning("routing fell back to %r: %s", self.fallback, reason[:300])
+            reason = str(exc) if isinstance(exc, _Unroutable) else _fallback_reason(exc)
+            # The reason names the cause and the exception type, never its text (which may quote the prompt or a key).
+            if isinstance(exc, Overloaded):
+                self._log_overload(reason)
+            else:
+                log.warning("routing fell back to %r: %s", self.fallback, reason)
             decision = self.fallback_decision(reason, started)
         else:
-            if self.adaptive is not None and decision.score is not None:
+            if self.adaptive is not None and decision.score is not None and math.isfinite(decision.score):
                 self.adaptive.observe([decision.score])
-        if self.sticky_sessions and session_id is not None and not decision.fallback:
-            with self._lock:
-                self._sessions[session_id] = decision
-                while len(self._sessions) > self._max_sessions:
-                    self._sessions.popitem(last=False)
+        if key is not None:
+            decision = self.sessions.settle(key, decision)
+        elif note is not None:
+            reason = note if decision.reason is None else f"{decision.reason}; {note}"
+            decision = Decision(decision.model, decision.score, decision.threshold, decision.router, decision.latency_s,
+                                fallback=decision.fallback, reason=reason, candidates=decision.candidates)
         return decision
 
     async def adecide(self, text: Any, session_id: str | None = None) -> Decision:

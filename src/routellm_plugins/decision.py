@@ -37,6 +37,8 @@ class Decision:
     fallback: bool = False
     reason: str | None = None
     candidates: tuple[Candidate, ...] = field(default=())
+    #: True when ``model`` came from the conversation's memory (sticky sessions), not from this turn's score.
+    sticky: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for response metadata, headers and logs)."""

@@ -13,6 +13,8 @@ from importlib import resources
 
 import numpy as np
 
+from routellm_plugins.decision import STRONG, WEAK, Decision, choose_strong
+
 #: USD per call, the mean over RouterBench ARC-Challenge prompts (train split) for each model.
 COST_PER_CALL = {"strong": 5.08e-3, "weak": 3.04e-4}
 SAMPLE_FILE = "sample_prompts.jsonl"
@@ -34,15 +36,22 @@ def _short(text: str, n: int = 60) -> str:
     return one if len(one) <= n else one[: n - 1] + "…"
 
 
-def run_demo(router_name: str = "mf", strong_share: float = 0.5, limit: int = 12, verbose: bool = True) -> int:
-    """Route the sample with ``router_name`` at the threshold giving ``strong_share``; print the outcome."""
-    from routellm_plugins.registry import load_router
+def run_demo(router_name: str | None = None, strong_share: float = 0.5, limit: int = 12, verbose: bool = True,
+             progress: bool = False) -> int:
+    """Route the sample with ``router_name`` (default: the default router) at the threshold giving ``strong_share``; print the outcome."""
+    from routellm_plugins.progress import progress_bars
+    from routellm_plugins.registry import DEFAULT_ROUTER, load_router
+    from routellm_plugins.thresholds import threshold_for_share
 
+    router_name = router_name or DEFAULT_ROUTER
     rows = sample_prompts()
     router = load_router(router_name, **({"seed": 0} if router_name == "random" else {}))
     prompts = [r["prompt"] for r in rows]
-    threshold = router.calibrate(prompts, strong_share)
-    decisions = router.route_batch(prompts, threshold)
+    with progress_bars(progress):
+        scores = router.score(prompts)  # scored once: the threshold and the decisions come from the same scores
+    threshold = threshold_for_share(scores, strong_share)
+    chosen = choose_strong(scores, threshold)
+    decisions = [Decision(STRONG if m else WEAK, float(s), threshold, router.name, 0.0) for s, m in zip(scores, chosen)]
     strong = np.array([d.model == "strong" for d in decisions])
     qs = np.array([r["strong_correct"] for r in rows], dtype=float)
     qw = np.array([r["weak_correct"] for r in rows], dtype=float)

@@ -4,10 +4,16 @@ Contract: ``embedder(texts) -> np.ndarray`` of shape (len(texts), dim), float32,
 L2-normalised. Models load lazily, once per process per (path, backend, settings), under a lock.
 
 Backends of the bundled MiniLM: ``"torch"`` (:class:`HFEncoder`, transformers + torch: the
-reference) and ``"onnx"`` (:class:`routellm_plugins.embedding_onnx.OnnxEncoder`, the ONNX copy
-shipped in ``assets/embedder`` run by onnxruntime, tokenised by ``tokenizers``: same embeddings,
-no torch import, a fraction of the memory and start-up time). ``"auto"`` (the default; ``$ROUTELLM_EMBEDDER_BACKEND`` overrides it)
-picks onnx when onnxruntime is importable, else torch; other local encoders always use torch.
+reference) and ``"onnx"`` (:class:`routellm_plugins.embedding_onnx.OnnxEncoder`: the same MiniLM
+built as an ONNX model from the pinned weights at first use, run by onnxruntime, tokenised by
+``tokenizers``; no torch import). ``"auto"`` (the default; ``$ROUTELLM_EMBEDDER_BACKEND``
+overrides it) picks onnx when onnxruntime and onnx are importable, else torch; other local
+encoders always use torch.
+
+Every model-backed encoder shares one front (:class:`CachedEncoder`): an LRU cache of rows
+(copies, never views of a batch), work in bounded chunks (a 20,000-prompt call holds one chunk's
+tokens at a time), batches sorted and bucketed by token length (little padding), and
+micro-batching of concurrent callers (:mod:`routellm_plugins.embedding_microbatch`).
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from routellm_plugins.errors import ConfigError, ScoringError
+from routellm_plugins.errors import ConfigError, RouteLLMError, ScoringError, show_value, with_public_detail
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 #: Token limit of the default embedder (MiniLM was trained on 256 word pieces).
@@ -33,6 +39,12 @@ DEFAULT_HEAD_TOKENS = 32
 #: Embedder backends accepted by :func:`get_embedder` (and ``$ROUTELLM_EMBEDDER_BACKEND``).
 BACKENDS = ("auto", "torch", "onnx")
 BACKEND_ENV = "ROUTELLM_EMBEDDER_BACKEND"
+#: "off", "on" or the micro-batching wait in ms (0 to 2); see :func:`microbatch_settings`.
+MICROBATCH_ENV = "ROUTELLM_EMBEDDER_MICROBATCH"
+#: Prompts tokenised and encoded per step of one call: bounds the memory of very large calls.
+CHUNK_PROMPTS = 512
+#: Most padded tokens (rows x width) one model pass takes.
+BATCH_TOKEN_BUDGET = 4096
 
 
 @runtime_checkable
@@ -80,6 +92,9 @@ class _LRU:
     def key(text: str) -> bytes:
         return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
 
+    def __len__(self) -> int:
+        return len(self._data)
+
     def get(self, key: bytes) -> np.ndarray | None:
         with self._lock:
             row = self._data.get(key)
@@ -88,8 +103,10 @@ class _LRU:
             return row
 
     def put(self, key: bytes, row: np.ndarray) -> None:
+        """Store a copy of ``row`` (a view would keep its whole batch array alive)."""
         if self.size <= 0:
             return
+        row = np.array(row, dtype=np.float32, copy=True)
         with self._lock:
             self._data[key] = row
             self._data.move_to_end(key)
@@ -112,17 +129,39 @@ def check_lengths(max_tokens: int, head_tokens: int) -> None:
         raise ConfigError(f"need 8 <= max_tokens and 0 <= head_tokens < max_tokens - 2; got {max_tokens}, {head_tokens}")
 
 
-class CachedEncoder:
-    """Shared front of the model-backed encoders: lazy load, LRU cache, one error type.
+def length_buckets(lengths: Sequence[int], batch_size: int, token_budget: int = BATCH_TOKEN_BUDGET) -> Iterator[list[int]]:
+    """Indices of ``lengths`` grouped into model batches: sorted by length, each batch within
+    ``batch_size`` rows and ``token_budget`` padded tokens, and cut where padding would exceed a
+    quarter of the batch (so a batch of similar prompts never costs more per prompt than single calls)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    start = 0
+    while start < len(order):
+        end, real = start + 1, lengths[order[start]]
+        while end < len(order) and end - start < batch_size:
+            width = lengths[order[end]]
+            rows = end - start + 1
+            if rows * width > token_budget or rows * width > 1.25 * (real + width) + 8 * rows:
+                break
+            real += width
+            end += 1
+        yield order[start:end]
+        start = end
 
-    Subclasses set ``name``/``backend``/``_cache``, and implement ``_ensure_loaded`` and
-    ``_encode(texts) -> (n, dim) float32``.
+
+class CachedEncoder:
+    """Shared front of the model-backed encoders: lazy load, LRU cache, chunks, micro-batching, one error type.
+
+    Subclasses set ``name``/``backend``/``_cache``/``batch_size``, and implement ``_ensure_loaded``,
+    ``_tokenize(texts) -> token id lists`` and ``_forward(seqs) -> (len(seqs), dim) float32``
+    (one padded model pass). Set ``_batcher`` (a MicroBatcher over :meth:`_encode_ids`) to coalesce callers.
     """
 
     name: str
     backend: str
+    batch_size: int
     _cache: _LRU
     _dim: int | None
+    _batcher: Any = None
 
     @property
     def dim(self) -> int:
@@ -133,32 +172,109 @@ class CachedEncoder:
     def _ensure_loaded(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
+    def _tokenize(self, texts: list[str]) -> list[list[int]]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _forward(self, seqs: list[list[int]]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _encode_ids(self, seqs: list[list[int]]) -> np.ndarray:
+        """Rows for token sequences, run in length buckets (see :func:`length_buckets`)."""
+        out = np.empty((len(seqs), self._dim or 0), dtype=np.float32)
+        for idx in length_buckets([len(s) for s in seqs], self.batch_size):
+            out[idx] = self._forward([seqs[i] for i in idx])
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Rows for texts, no cache (tokenised here, encoded through the micro-batcher when there is one)."""
+        seqs = self._tokenize(texts)
+        return self._batcher(seqs) if self._batcher is not None else self._encode_ids(seqs)
+
+    def close(self) -> None:
+        """Stop micro-batching (later calls encode directly); the encoder stays usable."""
+        if self._batcher is not None:
+            self._batcher.close()
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         self._ensure_loaded()
         texts = list(texts)
-        rows: list[np.ndarray | None] = []
-        missing: list[int] = []
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
         keys = [self._cache.key(t) for t in texts]
+        first: dict[bytes, int] = {}  # a text repeated within the call is encoded once
+        missing: list[int] = []
+        repeats: list[tuple[int, int]] = []
         for i, k in enumerate(keys):
+            if k in first:
+                repeats.append((i, first[k]))
+                continue
+            first[k] = i
             row = self._cache.get(k)
-            rows.append(row)
             if row is None:
                 missing.append(i)
-        if missing:
+            else:
+                out[i] = row
+        for start in range(0, len(missing), CHUNK_PROMPTS):
+            idx = missing[start : start + CHUNK_PROMPTS]
             try:
-                fresh = self._encode([texts[i] for i in missing])
-            except Exception as exc:  # tokenizer/runtime failures become one clear error
-                raise ScoringError(
-                    f"embedder {self.name!r} ({self.backend}) failed on a batch of {len(missing)} prompts: {exc}") from exc
-            for j, i in enumerate(missing):
-                rows[i] = fresh[j]
-                self._cache.put(keys[i], fresh[j])
-        if not rows:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack(rows).astype(np.float32, copy=False)
+                fresh = self._encode([texts[i] for i in idx])
+            except RouteLLMError:
+                raise
+            except Exception as exc:  # tokenizer/runtime failures become one clear error, without their text
+                detail = f"embedder {self.name!r} ({self.backend}) failed on a batch of {len(idx)} prompts: {type(exc).__name__}"
+                raise with_public_detail(ScoringError(detail), detail) from exc
+            out[idx] = fresh
+            for i in idx:
+                self._cache.put(keys[i], out[i])
+        for i, j in repeats:
+            out[i] = out[j]
+        return out
+
+
+def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """(input_ids, attention_mask) int64 arrays of ``seqs`` right-padded with ``pad_id`` to the longest."""
+    width = max(len(s) for s in seqs)
+    ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), width), dtype=np.int64)
+    for r, s in enumerate(seqs):
+        ids[r, : len(s)] = s
+        mask[r, : len(s)] = 1
+    return ids, mask
+
+
+def microbatch_settings(micro_batch: bool | None, max_wait_s: float | None) -> tuple[bool, float]:
+    """(on, wait in seconds) from the arguments, else ``$ROUTELLM_EMBEDDER_MICROBATCH`` ("off", "on" or a wait
+    in ms, 0 to 2, which turns it on), else off. ConfigError names a bad value.
+
+    Off by default: on the 2-core CPU it was measured on, onnxruntime spent no less CPU per prompt
+    in coalesced batches than in single calls, so serialising callers lowered throughput
+    (``bench/bench_embedder_concurrency.py``); it pays where batched calls are cheaper (GPUs, more cores).
+    """
+    from routellm_plugins.embedding_microbatch import MAX_WAIT_LIMIT_S
+
+    on, wait = False, MAX_WAIT_LIMIT_S
+    raw = os.environ.get(MICROBATCH_ENV, "").strip().lower()
+    if raw in ("off", "0ff", "false", "no"):
+        on = False
+    elif raw in ("on", "true", "yes"):
+        on = True
+    elif raw:
+        on = True
+        try:
+            wait = float(raw) / 1000.0
+        except ValueError:
+            wait = -1.0
+        if not 0 <= wait <= MAX_WAIT_LIMIT_S:
+            raise ConfigError(f"${MICROBATCH_ENV} must be 'off', 'on' or a wait in ms from 0 to "
+                              f"{MAX_WAIT_LIMIT_S * 1000:g}, got {show_value(raw)}")
+    if micro_batch is not None:
+        if not isinstance(micro_batch, bool):
+            raise ConfigError(f"micro_batch must be True or False, got {show_value(micro_batch)}")
+        on = micro_batch
+    if max_wait_s is not None:
+        if isinstance(max_wait_s, bool) or not isinstance(max_wait_s, (int, float)) or not 0 <= max_wait_s <= MAX_WAIT_LIMIT_S:
+            raise ConfigError(f"max_wait_s must be a number of seconds from 0 to {MAX_WAIT_LIMIT_S}, got {show_value(max_wait_s)}")
+        wait = float(max_wait_s)
+    return on, wait
 
 
 class HFEncoder(CachedEncoder):
@@ -166,6 +282,7 @@ class HFEncoder(CachedEncoder):
 
     Texts longer than ``max_tokens`` keep their first ``head_tokens`` tokens and their
     last ``max_tokens - head_tokens - 2`` tokens. Loading happens on first use.
+    ``micro_batch``/``max_wait_s``: see :func:`microbatch_settings`.
     """
 
     backend = "torch"
@@ -179,6 +296,8 @@ class HFEncoder(CachedEncoder):
         batch_size: int = 64,
         cache_size: int = 4096,
         device: str | None = None,
+        micro_batch: bool | None = None,
+        max_wait_s: float | None = None,
     ) -> None:
         check_lengths(max_tokens, head_tokens)
         self.path = Path(path) if path is not None else None
@@ -187,6 +306,7 @@ class HFEncoder(CachedEncoder):
         self.head_tokens = head_tokens
         self.batch_size = batch_size
         self.device = device
+        self.micro_batch, self.max_wait_s = microbatch_settings(micro_batch, max_wait_s)
         self._cache = _LRU(cache_size)
         self._lock = threading.Lock()
         self._model = None
@@ -200,8 +320,7 @@ class HFEncoder(CachedEncoder):
             if self._model is not None:
                 return
             path = self.path or bundled_minilm_path()
-            if not Path(path).is_dir():
-                raise ConfigError(f"embedder path {str(path)!r} is not a folder with a Hugging Face encoder")
+            check_encoder_folder(path)
             import torch
             from transformers import AutoModel, AutoTokenizer
 
@@ -213,6 +332,10 @@ class HFEncoder(CachedEncoder):
             self._dim = int(model.config.hidden_size)
             self._torch = torch
             self._tokenizer = tokenizer
+            if self.micro_batch:
+                from routellm_plugins.embedding_microbatch import MicroBatcher
+
+                self._batcher = MicroBatcher(self._encode_ids, max_wait_s=self.max_wait_s, max_rows=self.batch_size * 4)
             self._model = model
 
     def _ids(self, text: str) -> list[int]:
@@ -220,27 +343,18 @@ class HFEncoder(CachedEncoder):
         ids = tok(text, add_special_tokens=False, truncation=False)["input_ids"]
         return head_tail(ids, self.max_tokens, self.head_tokens, tok.cls_token_id, tok.sep_token_id)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _tokenize(self, texts: list[str]) -> list[list[int]]:
+        return [self._ids(t) for t in texts]
+
+    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
         torch = self._torch
-        out = np.empty((len(texts), self._dim or 0), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
-        pad = self._tokenizer.pad_token_id or 0
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            seqs = [self._ids(texts[i]) for i in idx]
-            width = max(len(s) for s in seqs)
-            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for r, s in enumerate(seqs):
-                ids[r, : len(s)] = torch.tensor(s)
-                mask[r, : len(s)] = 1
-            with torch.inference_mode():
-                hidden = self._model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
-                m = mask.to(hidden.device).unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            out[idx] = pooled.float().cpu().numpy()
-        return out
+        ids, mask = (torch.from_numpy(a) for a in pad_batch(seqs, self._tokenizer.pad_token_id or 0))
+        with torch.inference_mode():
+            hidden = self._model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
+            m = mask.to(hidden.device).unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return pooled.float().cpu().numpy()
 
 
 class CallableEmbedder:
@@ -260,8 +374,9 @@ class CallableEmbedder:
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         try:
             arr = np.asarray(self.fn(list(texts)), dtype=np.float32)
-        except Exception as exc:
-            raise ScoringError(f"embedder {self.name!r} raised: {exc}") from exc
+        except Exception as exc:  # its text may quote a prompt: only the type is shown
+            detail = f"embedder {self.name!r} raised {type(exc).__name__}"
+            raise with_public_detail(ScoringError(detail), detail) from exc
         if arr.ndim != 2 or arr.shape[0] != len(texts) or not np.isfinite(arr).all():
             raise ScoringError(f"embedder {self.name!r} returned shape {arr.shape} (or non-finite values) for {len(texts)} texts")
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
@@ -270,11 +385,12 @@ class CallableEmbedder:
 
 _SHARED: dict[tuple, CachedEncoder] = {}
 _SHARED_LOCK = threading.Lock()
+_DEFAULT_NAMES = (None, DEFAULT_EMBEDDER, "sentence-transformers/" + DEFAULT_EMBEDDER)
 
 
 def onnx_available() -> bool:
-    """True when onnxruntime and tokenizers can be imported (found, not imported here)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
+    """True when onnxruntime, onnx and tokenizers can be imported (found, not imported here)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx", "tokenizers"))
 
 
 def resolve_backend(backend: str | None = None, path: str | None = None) -> str:
@@ -284,13 +400,52 @@ def resolve_backend(backend: str | None = None, path: str | None = None) -> str:
     (and always torch for a local encoder folder, which has no bundled ONNX copy).
     """
     raw = backend if backend is not None else (os.environ.get(BACKEND_ENV) or "auto")
-    name = str(raw).strip().lower()
+    name = str(raw).strip().lower() if isinstance(raw, str) else None
     if name not in BACKENDS:
         src = f"${BACKEND_ENV}" if backend is None else "backend"
-        raise ConfigError(f"unknown embedder {src} {raw!r}; choose one of {', '.join(BACKENDS)}")
+        raise ConfigError(f"unknown embedder {src} {show_value(raw)}; choose one of {', '.join(BACKENDS)}")
     if name == "auto":
         return "onnx" if path is None and onnx_available() else "torch"
     return name
+
+
+def check_encoder_folder(path: str | os.PathLike[str]) -> None:
+    """ConfigError unless ``path`` is a folder holding a Hugging Face encoder (config.json and weights)."""
+    folder = Path(path)
+    shown = show_value(str(path), limit=120)
+    try:
+        is_dir = folder.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        is_dir = False
+    if not is_dir:
+        raise ConfigError(f"embedder {shown} is not a local folder (hub names need a reachable hub; give a local path)")
+    if not (folder / "config.json").is_file():
+        raise ConfigError(f"embedder folder {shown} is not a Hugging Face encoder: it has no config.json")
+    if not any(folder.glob("*.safetensors")):
+        raise ConfigError(f"embedder folder {shown} has no *.safetensors weights (other weight formats are refused)")
+
+
+def check_embedder_spec(spec: object, backend: str | None = None) -> None:
+    """ConfigError, naming the value, unless ``spec`` can give an embedder (checked when a router is built).
+
+    Accepted: None or "all-MiniLM-L6-v2" (the bundled model), a local Hugging Face encoder folder,
+    an embedder instance or a callable. Also checks ``$ROUTELLM_EMBEDDER_BACKEND`` (or ``backend``)
+    and ``$ROUTELLM_EMBEDDER_PRECISION`` / ``$ROUTELLM_EMBEDDER_MICROBATCH``. Loads nothing.
+    """
+    if spec is not None and not isinstance(spec, (str, os.PathLike)):
+        if callable(spec):
+            return
+        raise ConfigError(f"embedder must be None, a local folder path or a callable, got {type(spec).__name__} "
+                          f"{show_value(spec)}")
+    path = None if spec in _DEFAULT_NAMES else os.fspath(spec)  # type: ignore[arg-type]
+    if path is not None:
+        check_encoder_folder(path)
+    kind = resolve_backend(backend, path)
+    if kind == "onnx":
+        from routellm_plugins.embedding_onnx import resolve_precision
+
+        resolve_precision(None)
+    microbatch_settings(None, None)
 
 
 def get_embedder(spec: str | os.PathLike[str] | Embedder | Callable | None = None, *, backend: str | None = None,
@@ -307,11 +462,13 @@ def get_embedder(spec: str | os.PathLike[str] | Embedder | Callable | None = Non
             return spec
         if callable(spec):
             return CallableEmbedder(spec)
-        raise ConfigError(f"embedder must be None, a local folder path or a callable, got {type(spec).__name__}")
-    path = None if spec in (None, DEFAULT_EMBEDDER, "sentence-transformers/" + DEFAULT_EMBEDDER) else str(spec)
-    if path is not None and not Path(path).is_dir():
-        raise ConfigError(f"embedder {path!r} is not a local folder (hub names need a reachable hub; give a local path)")
+    check_embedder_spec(spec, backend)
+    path = None if spec in _DEFAULT_NAMES else os.fspath(spec)  # type: ignore[arg-type]
     kind = resolve_backend(backend, path)
+    if kind == "onnx":
+        from routellm_plugins.embedding_onnx import resolve_precision
+
+        settings = {**settings, "precision": resolve_precision(settings.get("precision"))}  # type: ignore[arg-type]
     key = (path, kind, tuple(sorted(settings.items())))
     with _SHARED_LOCK:
         enc = _SHARED.get(key)

@@ -8,7 +8,11 @@ from typing import Sequence
 
 import numpy as np
 
-from routellm_plugins.validation import check_share, check_threshold
+from routellm_plugins.errors import ConfigError
+from routellm_plugins.validation import check_positive_int, check_share, check_threshold
+
+#: Largest adaptive window (scores kept in memory).
+MAX_WINDOW = 1_000_000
 
 
 def threshold_for_share(scores: Sequence[float] | np.ndarray, strong_share: float) -> float:
@@ -20,7 +24,7 @@ def threshold_for_share(scores: Sequence[float] | np.ndarray, strong_share: floa
     share = check_share(strong_share)
     s = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
     if s.size == 0:
-        raise ValueError("cannot calibrate a threshold on zero scores")
+        raise ConfigError("cannot calibrate a threshold on zero scores: give at least one prompt")
     k = int(round(share * s.size))
     if k <= 0:
         return float(min(1.0, np.nextafter(s[0], np.inf)))
@@ -36,8 +40,8 @@ class AdaptiveThreshold:
     """
 
     def __init__(self, strong_share: float, *, window: int = 1000, initial: float = 0.5, min_seen: int = 50) -> None:
-        if window < 1 or min_seen < 1:
-            raise ValueError(f"window and min_seen must be >= 1, got {window}, {min_seen}")
+        check_positive_int(window, "window", maximum=MAX_WINDOW)
+        check_positive_int(min_seen, "min_seen")
         self.strong_share = check_share(strong_share)
         self.window = window
         self.initial = check_threshold(initial)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import unicodedata
 from typing import Any, Sequence
 
-from routellm_plugins.errors import InvalidPromptError, InvalidThresholdError
+from routellm_plugins.errors import ConfigError, InvalidPromptError, InvalidThresholdError, show_value
 
 #: Characters of a prompt kept before tokenising: the head (instructions) and the tail
 #: (where few-shot prompts put the actual question). The embedder truncates further by tokens.
@@ -19,16 +21,31 @@ def _preview(text: str, n: int = 40) -> str:
 
 def _show(value: Any, n: int = 60) -> str:
     """A short repr of ``value`` that cannot itself fail (huge ints refuse str conversion)."""
-    try:
-        return f"{value!r:.{n}}"
-    except Exception:  # noqa: BLE001 - only a label for an error message
-        return f"<{type(value).__name__}>"
+    return show_value(value, limit=n)
+
+
+#: Letters that render as blank although Unicode files them as letters or symbols (Hangul fillers, braille blank).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _visible(char: str) -> bool:
+    """False for whitespace, control and format characters (zero-width spaces, NUL, BOM...), separators and surrogates."""
+    if char.isspace() or char in _BLANK_LETTERS:
+        return False
+    category = unicodedata.category(char)
+    return not (category[0] == "Z" or category in ("Cc", "Cf", "Cs"))
+
+
+def has_visible_text(text: str) -> bool:
+    """True when ``text`` holds at least one character that renders (O(1) for ordinary text)."""
+    return any(map(_visible, text))
 
 
 def clean_prompt(prompt: Any, index: int | None = None) -> str:
     """Return ``prompt`` as a str safe to tokenise, or raise InvalidPromptError.
 
-    Refuses non-str values (bytes included) and empty/whitespace-only text. Lone
+    Refuses non-str values (bytes included) and text with nothing visible in it (whitespace,
+    zero-width and other format characters, NUL and other control characters). Lone
     surrogates (text decoded badly upstream) are replaced, and very long text is cut to
     its head and tail, so a 1 MB prompt costs no more than a 10 kB one.
     """
@@ -40,7 +57,12 @@ def clean_prompt(prompt: Any, index: int | None = None) -> str:
     if not prompt.strip():
         raise InvalidPromptError(f"prompt{where} is empty or whitespace only: {_preview(prompt)}")
     if len(prompt) > MAX_PROMPT_CHARS_HEAD + MAX_PROMPT_CHARS_TAIL:
-        prompt = prompt[:MAX_PROMPT_CHARS_HEAD] + "\n…\n" + prompt[-MAX_PROMPT_CHARS_TAIL:]
+        head, tail = prompt[:MAX_PROMPT_CHARS_HEAD], prompt[-MAX_PROMPT_CHARS_TAIL:]
+        if not (has_visible_text(head) or has_visible_text(tail)):  # what the encoder would see is blank
+            raise InvalidPromptError(f"prompt{where} is empty: only invisible characters in its first and last {MAX_PROMPT_CHARS_HEAD + MAX_PROMPT_CHARS_TAIL:,}")
+        prompt = head + "\n…\n" + tail
+    elif not has_visible_text(prompt):
+        raise InvalidPromptError(f"prompt{where} is empty: only invisible characters ({len(prompt)} zero-width, control or format characters)")
     try:
         prompt.encode("utf-8")
     except UnicodeEncodeError:
@@ -95,3 +117,33 @@ def check_non_negative(value: Any, name: str) -> float:
     if isinstance(value, bool) or math.isnan(v) or math.isinf(v) or v < 0:
         raise InvalidThresholdError(f"{name} must be a finite number >= 0, got {value!r}")
     return v
+
+
+def check_positive_int(value: Any, name: str, *, maximum: int | None = None) -> int:
+    """An int >= 1 (and <= ``maximum``), or ConfigError naming it; bools and numeric strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer >= 1, got {type(value).__name__} {_show(value)}")
+    if value < 1 or (maximum is not None and value > maximum):
+        bound = "" if maximum is None else f" and <= {maximum:,}"
+        raise ConfigError(f"{name} must be an integer >= 1{bound}, got {_show(value)}")
+    return value
+
+
+def check_seconds(value: Any, name: str) -> float:
+    """A finite number of seconds > 0 (ints and floats only), or ConfigError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number of seconds > 0, got {type(value).__name__} {_show(value)}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ConfigError(f"{name} must be a finite number of seconds > 0, got {_show(value)}") from None
+    if math.isnan(v) or math.isinf(v) or v <= 0:
+        raise ConfigError(f"{name} must be a finite number of seconds > 0, got {_show(value)}")
+    return v
+
+
+def check_path(value: Any, name: str) -> str | os.PathLike[str]:
+    """A str or os.PathLike naming a file or folder, or ConfigError naming the value."""
+    if isinstance(value, os.PathLike) or (isinstance(value, str) and value.strip()):
+        return value
+    raise ConfigError(f"{name} must be a folder path (str), got {type(value).__name__} {_show(value)}")

@@ -4,54 +4,75 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
+from routellm_plugins.config_io import loads_json
 from routellm_plugins.data.graded import GradedSet
 from routellm_plugins.errors import DataFormatError
 
 csv.field_size_limit(sys.maxsize)
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSONL file, read lazily; nesting capped at MAX_DEPTH."""
     try:
         with path.open(encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
                 if line.strip():
-                    rec = json.loads(line)
+                    rec = loads_json(line, f"{str(path)!r} line {n}", DataFormatError)
                     if not isinstance(rec, dict):
                         raise DataFormatError(f"{str(path)!r} line {n}: expected a JSON object, got {type(rec).__name__}")
-                    rows.append(rec)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{str(path)!r} line {n} is not valid JSON: {exc.msg}") from exc
+                    yield n, rec
     except UnicodeDecodeError as exc:
         raise DataFormatError(f"{str(path)!r} is not UTF-8 text: {exc}") from exc
-    return rows
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [rec for _, rec in _jsonl_rows(path)]
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    """(row number, row) for each data row of a CSV/TSV file, read lazily."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            for n, row in enumerate(csv.DictReader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ","), 1):
+                yield n, row
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{str(path)!r} is not UTF-8 text: {exc}") from exc
+
+
+def iter_prompt_rows(path: str | Path, field: str = "prompt") -> Iterator[dict]:
+    """The rows of a JSONL or CSV prompt file one at a time (constant memory), each checked to hold ``field``.
+
+    A missing file or an unknown format is refused at the call, before any row is read.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError(f"input file {str(p)!r} does not exist")
+    suffix = p.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        rows, unit = _jsonl_rows(p), "line"
+    elif suffix in (".csv", ".tsv"):
+        rows, unit = _csv_rows(p), "row"
+    else:
+        raise DataFormatError(f"input file {str(p)!r}: use .jsonl or .csv (with a {field!r} field)")
+    return _checked(rows, p, unit, field)
+
+
+def _checked(rows: Iterator[tuple[int, dict]], path: Path, unit: str, field: str) -> Iterator[dict]:
+    for n, row in rows:
+        if field not in row:
+            raise DataFormatError(f"{str(path)!r}: {unit} {n} has no {field!r} field (fields: {sorted(row)[:20]})")
+        yield row
 
 
 def read_prompts(path: str | Path, field: str = "prompt") -> list[str]:
     """Prompts from a JSONL (one object per line) or CSV file with a ``field`` column, in file order."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataFormatError(f"input file {str(p)!r} does not exist")
-    if p.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        rows = _read_jsonl(p)
-    elif p.suffix.lower() in (".csv", ".tsv"):
-        try:
-            with p.open(encoding="utf-8", newline="") as fh:
-                rows = list(csv.DictReader(fh, delimiter="\t" if p.suffix.lower() == ".tsv" else ","))
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(f"{str(p)!r} is not UTF-8 text: {exc}") from exc
-    else:
-        raise DataFormatError(f"input file {str(p)!r}: use .jsonl or .csv (with a {field!r} field)")
-    missing = [i for i, r in enumerate(rows) if field not in r]
-    if missing:
-        raise DataFormatError(f"{str(p)!r}: row {missing[0]} has no {field!r} field (fields: {sorted(rows[missing[0]])})")
-    return [r[field] for r in rows]
+    return [row[field] for row in iter_prompt_rows(path, field)]
 
 
 def load_mt_bench(questions: str | Path, judgements: str | Path) -> GradedSet:

@@ -19,6 +19,14 @@ MODEL_ALIASES = {
     "Mixtral-8x7B-Instruct-v0.1": "mixtral-8x7b-instruct",  # AlpacaEval, arena_bench_v1
     "gpt-4-1106-preview": "gpt-4-1106-preview",
     "gpt4_1106_preview": "gpt-4-1106-preview",  # AlpacaEval's baseline
+    # Chat sets -> the RouterBench names of the same models (pool routing profiles them across sources).
+    "Llama-2-70b-chat": "meta/llama-2-70b-chat",  # arena_bench_v1
+    "llama-2-70b-chat-hf": "meta/llama-2-70b-chat",  # AlpacaEval
+    "Mistral-7B-Instruct-v0.1": "mistralai/mistral-7b-chat",  # arena_bench_v1
+    "claude-1": "claude-v1",  # arena_bench_v1
+    "claude": "claude-v1",  # AlpacaEval (its config calls claude-v1)
+    "claude-2": "claude-v2",  # AlpacaEval
+    "gpt4": "gpt-4-0314",  # AlpacaEval's "gpt-4" of spring 2023; arena_bench_v1 names it gpt-4-0314
 }
 
 #: The strong/weak pair of RouteLLM's evaluation data (canonical names).

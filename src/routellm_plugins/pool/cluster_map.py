@@ -1,6 +1,8 @@
 """The learned cluster map: a soft assignment of a prompt embedding to the K clusters.
 
-``weights(x) = softmax(x @ W + b)`` (optionally after a tanh hidden layer). Serving uses numpy
+``weights(x) = softmax(x @ W + b)`` (optionally after a tanh hidden layer); with an ensemble of
+``blocks`` clusterings the softmax runs within each clustering and the blocks are averaged, so
+rows still sum to 1. Serving uses numpy
 only; :func:`train_cluster_map` fits it with torch on the training LLMs' scores so that
 ``weights(x) @ psi`` (psi = per-cluster quality of each training LLM) predicts their
 per-prompt scores (binary cross-entropy). The LLM feature vectors psi stay fixed, so a new
@@ -23,10 +25,12 @@ class ClusterMap:
     w: np.ndarray
     b: np.ndarray
     hidden: tuple[np.ndarray, np.ndarray] | None = None
+    blocks: int = 1
 
     @property
     def k(self) -> int:
-        return int(self.w.shape[1])
+        """Clusters per clustering."""
+        return int(self.w.shape[1]) // max(1, self.blocks)
 
     @property
     def dim(self) -> int:
@@ -37,10 +41,10 @@ class ClusterMap:
         h = np.asarray(x, dtype=np.float64)
         if self.hidden is not None:
             h = np.tanh(h @ self.hidden[0] + self.hidden[1])
-        z = h @ self.w + self.b
-        z -= z.max(axis=1, keepdims=True)
+        z = (h @ self.w + self.b).reshape(len(h), self.blocks, -1)
+        z -= z.max(axis=2, keepdims=True)
         e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return (e / e.sum(axis=2, keepdims=True) / self.blocks).reshape(len(h), -1)
 
     def tensors(self, prefix: str = "map_") -> dict[str, np.ndarray]:
         """The parameters as named float32 arrays for safetensors."""
@@ -48,6 +52,8 @@ class ClusterMap:
         if self.hidden is not None:
             out[f"{prefix}w1"] = self.hidden[0].astype(np.float32)
             out[f"{prefix}b1"] = self.hidden[1].astype(np.float32)
+        if self.blocks != 1:
+            out[f"{prefix}blocks"] = np.array([self.blocks], dtype=np.int32)
         return out
 
     @classmethod
@@ -61,7 +67,10 @@ class ClusterMap:
         hidden = None
         if f"{prefix}w1" in tensors:
             hidden = (tensors[f"{prefix}w1"].astype(np.float64), tensors[f"{prefix}b1"].astype(np.float64))
-        return cls(w, b.astype(np.float64), hidden)
+        n_blocks = int(tensors[f"{prefix}blocks"].reshape(-1)[0]) if f"{prefix}blocks" in tensors else 1
+        if n_blocks < 1 or w.shape[1] % n_blocks:
+            raise CheckpointError(f"cluster map {prefix}w {w.shape} cannot form {n_blocks} blocks")
+        return cls(w, b.astype(np.float64), hidden, n_blocks)
 
 
 def train_cluster_map(
@@ -76,11 +85,13 @@ def train_cluster_map(
     weight_decay: float = 1e-4,
     temperature: float = 20.0,
     seed: int = 0,
+    blocks: int = 1,
 ) -> ClusterMap:
     """Fit the map on prompts ``x`` (n, d) and training-LLM scores ``y`` (n, m; NaN = not graded).
 
-    ``psi`` (K, m) is each training LLM's per-cluster quality. The linear layer starts at the
-    nearest-centroid rule (logits = -temperature * squared distance), so training refines K-means.
+    ``psi`` (units, m) is each training LLM's per-cluster quality (units = blocks * K for an ensemble
+    of clusterings). The linear layer starts at the nearest-centroid rule (logits = -temperature *
+    squared distance), so training refines K-means.
     """
     import torch
 
@@ -92,15 +103,17 @@ def train_cluster_map(
         raise ConfigError(f"shapes do not fit: x {x.shape}, y {y.shape}, psi {psi.shape}, centroids {c.shape}")
     if epochs < 0 or lr <= 0 or weight_decay < 0 or hidden < 0:
         raise ConfigError(f"bad map settings: epochs={epochs}, lr={lr}, weight_decay={weight_decay}, hidden={hidden}")
+    if blocks < 1 or c.shape[0] % blocks:
+        raise ConfigError(f"{c.shape[0]} centroids cannot form {blocks} clusterings of equal size")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small dense problem: one thread is ~10x faster than contended many
     try:
-        return _fit(torch, x, y, psi, c, hidden, epochs, lr, weight_decay, temperature, seed)
+        return _fit(torch, x, y, psi, c, hidden, epochs, lr, weight_decay, temperature, seed, blocks)
     finally:
         torch.set_num_threads(threads)
 
 
-def _fit(torch, x, y, psi, c, hidden, epochs, lr, weight_decay, temperature, seed) -> ClusterMap:
+def _fit(torch, x, y, psi, c, hidden, epochs, lr, weight_decay, temperature, seed, blocks) -> ClusterMap:
     gen = torch.Generator().manual_seed(int(seed))
     mask_np = ~np.isnan(y)
     xt = torch.from_numpy(x)
@@ -124,7 +137,8 @@ def _fit(torch, x, y, psi, c, hidden, epochs, lr, weight_decay, temperature, see
     for _ in range(epochs):
         opt.zero_grad()
         z = (torch.tanh(xt @ params[0] + params[1]) @ params[2] + params[3]) if hidden else xt @ params[0] + params[1]
-        q = torch.softmax(z, dim=1) @ pt
+        weights = torch.softmax(z.reshape(z.shape[0], blocks, -1), dim=2).reshape(z.shape[0], -1) / blocks
+        q = weights @ pt
         q = q.clamp(1e-6, 1 - 1e-6)
         bce = -(yt * torch.log(q) + (1 - yt) * torch.log(1 - q))
         loss = (bce * mt).sum() / denom
@@ -137,5 +151,5 @@ def _fit(torch, x, y, psi, c, hidden, epochs, lr, weight_decay, temperature, see
         opt.step()
     with torch.no_grad():
         if hidden:
-            return ClusterMap(params[2].double().numpy(), params[3].double().numpy(), (params[0].double().numpy(), params[1].double().numpy()))
-        return ClusterMap(params[0].double().numpy(), params[1].double().numpy())
+            return ClusterMap(params[2].double().numpy(), params[3].double().numpy(), (params[0].double().numpy(), params[1].double().numpy()), blocks)
+        return ClusterMap(params[0].double().numpy(), params[1].double().numpy(), None, blocks)

@@ -1,4 +1,9 @@
-"""Seeded K-means on prompt embeddings (numpy, k-means++ init, best of ``n_init`` runs)."""
+"""Seeded K-means on prompt embeddings (numpy, k-means++ init, best of ``n_init`` runs), and ensembles of clusterings.
+
+An ensemble stacks ``B`` clusterings of ``k`` clusters each (different seeds) into one (B * k, d)
+centroid array; block ``b`` holds rows ``b * k`` to ``(b + 1) * k``. Averaging a cluster-based
+estimate over the blocks smooths the arbitrary cluster boundaries of any single run.
+"""
 
 from __future__ import annotations
 
@@ -72,3 +77,28 @@ def parent_groups(centroids: np.ndarray, seed: int = 0) -> np.ndarray:
         return np.zeros(len(c), dtype=int)
     _, labels = kmeans(c, max(2, int(round(np.sqrt(len(c))))), seed=seed)
     return labels.astype(int)
+
+
+def ensemble_seed(seed: int, block: int) -> int:
+    """The K-means seed of clustering ``block`` of an ensemble started with ``seed``."""
+    return int(seed) + 1000 * int(block)
+
+
+def kmeans_ensemble(x: np.ndarray, k: int, n_clusterings: int = 1, *, seed: int = 0) -> np.ndarray:
+    """``n_clusterings`` K-means runs (seeds :func:`ensemble_seed`) stacked: centroids (n_clusterings * k, d) float32."""
+    if not isinstance(n_clusterings, (int, np.integer)) or n_clusterings < 1:
+        raise ConfigError(f"n_clusterings must be an integer >= 1, got {n_clusterings!r}")
+    return np.concatenate([kmeans(x, k, seed=ensemble_seed(seed, b))[0] for b in range(int(n_clusterings))])
+
+
+def blocks(centroids: np.ndarray, n_clusterings: int) -> list[np.ndarray]:
+    """The centroid array of an ensemble split into its clusterings."""
+    c = np.asarray(centroids)
+    if n_clusterings < 1 or len(c) % n_clusterings:
+        raise ConfigError(f"{len(c)} centroids cannot form {n_clusterings} clusterings of equal size")
+    return np.split(c, n_clusterings)
+
+
+def assign_ensemble(x: np.ndarray, centroids: np.ndarray, n_clusterings: int) -> np.ndarray:
+    """Nearest centroid of each row in every clustering, shape (n_clusterings, len(x)), block-local indices."""
+    return np.stack([assign(x, c) for c in blocks(centroids, n_clusterings)])

@@ -39,6 +39,9 @@ ROUTERDC_TEST = ("mmlu_test", "gsm8k-test", "arc_challenge_test", "humaneval_tes
 DEFAULTS: dict[str, PoolSettings] = {
     "routerbench": PoolSettings(k=16, prior=20.0, knn_k=100, temperature=10.0, n_representative=None),
     "routerdc": PoolSettings(k=64, prior=20.0, knn_k=100, temperature=10.0, n_representative=None),
+    # Fixed, not tuned: the bundled multi-source pool and the leave-one-task-out runs (see the README).
+    "bundled": PoolSettings(k=32, prior="auto", knn_k=100, temperature=10.0, n_clusterings=5),
+    "heldout_tasks": PoolSettings(k=32, prior="auto", knn_k=100, temperature=10.0, n_clusterings=5),
 }
 #: CV grids for ``--tune`` (kept small: the box is shared). UniRoute's clusters/map and K-NN's k are tuned separately.
 TUNE_GRID: dict[str, Sequence[Any]] = {"k": (16, 32, 64), "prior": ("auto", 5.0, 20.0, 50.0)}
@@ -71,6 +74,7 @@ class Dataset:
 def load_dataset(name: str, data_dir: str | Path | None = None, cost_proxy: str = "params", embed: Callable | None = None) -> Dataset:
     """RouterBench (per-prompt USD costs) or RouterDC (cost proxy), embedded with the cached bundled embedder."""
     from routellm_plugins.embedding_cache import embed_cached
+    from routellm_plugins.pool.sources import embed_by_group
 
     embed = embed or embed_cached
     if name == "routerbench":
@@ -79,10 +83,11 @@ def load_dataset(name: str, data_dir: str | Path | None = None, cost_proxy: str 
         train = merge_duplicate_ids(load_routerbench("train", data_dir))
         test = merge_duplicate_ids(load_routerbench("test", data_dir))
         keep = ~(np.isnan(test.scores).any(1) | np.isnan(test.costs).any(1))  # type: ignore[union-attr]
+        test_emb = embed_by_group(test, embed)[keep]  # embedded before the subset: the cache is keyed per group of the split
         test = test.subset(keep)
         with np.errstate(invalid="ignore"):
             dcost = np.nanmean(train.costs, axis=0)  # type: ignore[arg-type]
-        return Dataset(name, train, test, embed(train.prompts), embed(test.prompts), dcost, np.asarray(test.costs),
+        return Dataset(name, train, test, embed_by_group(train, embed), test_emb, dcost, np.asarray(test.costs),
                        "USD per prompt (RouterBench); decisions use each model's mean train cost")
     if name == "routerdc":
         from routellm_plugins.data.routerdc import load_routerdc

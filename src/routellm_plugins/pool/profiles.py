@@ -81,6 +81,58 @@ def eb_prior(sums: np.ndarray, counts: np.ndarray, target: np.ndarray, grid: np.
     return out
 
 
+def _half(values: Any) -> np.ndarray:
+    """``values`` as float64 rounded to float16 precision (NaN kept): the precision scores are stored in."""
+    return np.asarray(values, dtype=np.float64).astype(np.float16).astype(np.float64)
+
+
+def additive_fit(sums: np.ndarray, counts: np.ndarray, cell_source: np.ndarray | None = None,
+                 iters: int = 100) -> np.ndarray:
+    """Fitted mean quality (cells, m) of the model: quality of model j in cell c ~ a[c] + g[source(c)] * b[j].
+
+    ``a`` is the cell's level, ``b`` the model's level (weighted mean 0) and ``g`` how widely the
+    source spreads models apart (count-weighted mean 1; one source: g = 1). Least squares weighted
+    by the graded counts, by alternating updates. This is what puts sources with different scales
+    (exam accuracy, win rate against a baseline, judge scores) side by side, and what fills the
+    cells a model was not graded in. Clipped to [0, 1].
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n_cells, m = counts.shape
+    src = np.zeros(n_cells, dtype=int) if cell_source is None else np.asarray(cell_source, dtype=int)
+    n_src = int(src.max()) + 1 if n_cells else 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.where(counts > 0, sums / np.maximum(counts, 1e-12), 0.0)
+    row, col = counts.sum(1), counts.sum(0)
+    b, g = np.zeros(m), np.ones(n_src)
+    a = np.where(row > 0, (counts * y).sum(1) / np.maximum(row, 1e-12), 0.0)
+    for _ in range(iters):
+        gc = g[src][:, None]
+        a = np.where(row > 0, (counts * (y - gc * b[None, :])).sum(1) / np.maximum(row, 1e-12), 0.0)
+        r = y - a[:, None]
+        b_new = np.where(col > 0, (counts * gc * r).sum(0) / np.maximum((counts * gc * gc).sum(0), 1e-12), 0.0)
+        b_new = np.where(col > 0, b_new - (col * b_new).sum() / max(col.sum(), 1e-12), 0.0)
+        if n_src > 1:
+            num = np.bincount(src, (counts * b_new[None, :] * r).sum(1), minlength=n_src)
+            den = np.bincount(src, (counts * b_new[None, :] ** 2).sum(1), minlength=n_src)
+            g_new = np.where(den > 1e-12, num / np.maximum(den, 1e-12), 1.0)
+            g_new = np.maximum(g_new, 0.05)
+            weight = np.bincount(src, row, minlength=n_src)
+            scale = (weight * g_new).sum() / max(weight.sum(), 1e-12)
+            g_new, b_new = g_new / scale, b_new * scale
+        else:
+            g_new = g
+        done = np.allclose(b_new, b, atol=1e-7) and np.allclose(g_new, g, atol=1e-7)
+        b, g = b_new, g_new
+        if done:
+            break
+    a = np.where(row > 0, (counts * (y - g[src][:, None] * b[None, :])).sum(1) / np.maximum(row, 1e-12), np.nan)
+    if np.isnan(a).any():  # cells nobody was graded in: the mean level of the cells of that source, else of all
+        for c in np.flatnonzero(np.isnan(a)):
+            same = ~np.isnan(a) & (src == src[c])
+            a[c] = a[same].mean() if same.any() else (np.nanmean(a) if (~np.isnan(a)).any() else 0.5)
+    return np.clip(a[:, None] + g[src][:, None] * b[None, :], 0.0, 1.0)
+
+
 def parse_score(value: Any, where: str) -> float:
     """A graded score as a float in [0, 1] (accepts 1/0, true/false, numeric strings)."""
     if isinstance(value, bool):
@@ -186,6 +238,11 @@ class LLMProfiles:
     groups: list[str] = field(default_factory=list)
     answers: list[str | None] = field(default_factory=list)
     cost_unit: str = "USD/request"
+    #: How a new model's answer to each prompt is graded when profiling it through LiteLLM
+    #: ("exact", "reference", "scale"; None = not a profiling prompt), see :mod:`routellm_plugins.pool.profiling`.
+    grading: list[str | None] = field(default_factory=list)
+    #: Reference answers for "reference" grading (None elsewhere).
+    references: list[str | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -196,7 +253,8 @@ class LLMProfiles:
         if len(set(self.ids)) != n:
             raise ConfigError("representative prompt ids must be unique")
         m = len(self.models)
-        self.scores = np.full((n, 0), np.nan) if self.scores is None else np.asarray(self.scores, dtype=np.float64)
+        # Stored as float16 too: scores are rounded here so that a saved pool routes exactly like the live one.
+        self.scores = np.full((n, 0), np.nan) if self.scores is None else _half(self.scores)
         self.costs = np.full(m, np.nan) if self.costs is None else np.asarray(self.costs, dtype=np.float64)
         if self.scores.shape != (n, m) or self.costs.shape != (m,):
             raise ConfigError(f"scores {self.scores.shape} / costs {self.costs.shape} do not fit {n} prompts x {m} models")
@@ -204,6 +262,10 @@ class LLMProfiles:
             raise ConfigError(f"model names must be unique, got {self.models}")
         self.groups = list(self.groups) or [""] * n
         self.answers = list(self.answers) or [None] * n
+        self.grading = list(self.grading) or [None] * n
+        self.references = list(self.references) or [None] * n
+        if not len(self.groups) == len(self.answers) == len(self.grading) == len(self.references) == n:
+            raise ConfigError(f"representative set: groups, answers, grading and references must have {n} entries each")
         self._index = {pid: i for i, pid in enumerate(self.ids)}
 
     def __len__(self) -> int:
@@ -244,13 +306,16 @@ class LLMProfiles:
             bad = ~np.isnan(col) & ((col < 0) | (col > 1))
             if bad.any():
                 raise DataFormatError(f"profile for {name!r} has scores outside [0, 1] (e.g. {col[bad][0]!r})")
-        covered = int((~np.isnan(col)).sum())
-        if covered == 0 or covered < min_coverage * len(self):
+        base = self.profiling_mask()
+        covered, total = int((~np.isnan(col[base])).sum()), int(base.sum())
+        if int((~np.isnan(col)).sum()) == 0 or covered < min_coverage * total:
+            what = "profiling" if total < len(self) else "representative"
             raise DataFormatError(
-                f"profile for {name!r} covers {covered} of {len(self)} representative prompts; need at least "
-                f"{math.ceil(min_coverage * len(self))} (min_coverage={min_coverage})"
+                f"profile for {name!r} covers {covered} of {total} {what} prompts; need at least "
+                f"{math.ceil(min_coverage * total)} (min_coverage={min_coverage})"
             )
         c = np.nan if cost is None else check_non_negative(cost, f"cost of {name!r}")
+        col = _half(col)
         if name in self.models:
             j = self.models.index(name)
             self.scores[:, j] = col
@@ -271,30 +336,76 @@ class LLMProfiles:
         """A copy, optionally restricted to ``models`` (in that order)."""
         cols = [self.column(m) for m in (self.models if models is None else models)]
         return LLMProfiles(list(self.ids), list(self.prompts), self.embeddings.copy(), [self.models[j] for j in cols],
-                           self.scores[:, cols].copy(), self.costs[cols].copy(), list(self.groups), list(self.answers), self.cost_unit)
+                           self.scores[:, cols].copy(), self.costs[cols].copy(), list(self.groups), list(self.answers), self.cost_unit,
+                           list(self.grading), list(self.references))
+
+    def profiling_mask(self) -> np.ndarray:
+        """Boolean (n,): the prompts a new model answers when profiled through LiteLLM (all of them when none is marked)."""
+        mask = np.array([g is not None for g in self.grading], dtype=bool)
+        return mask if mask.any() else np.ones(len(self), dtype=bool)
 
     # ---- feature vectors -----------------------------------------------------------
+    @property
+    def sources(self) -> np.ndarray:
+        """Source of each representative prompt (the part of its group before ``/``), shape (n,)."""
+        return np.array([str(g).split("/", 1)[0] for g in self.groups])
+
+    def _cells(self, labels: np.ndarray, k: int) -> tuple[np.ndarray, int, int]:
+        """(cell index per prompt, number of cells, number of sources): one cell per (cluster, source)."""
+        names, src = np.unique(self.sources, return_inverse=True)
+        return np.asarray(labels, dtype=int) * len(names) + src, int(k) * len(names), len(names)
+
+    def _sums(self, cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        graded = ~np.isnan(self.scores)
+        onehot = np.zeros((len(self), n_cells))
+        onehot[np.arange(len(self)), cell] = 1.0
+        return onehot.T @ np.where(graded, self.scores, 0.0), onehot.T @ graded.astype(np.float64)
+
     def mean_quality(self) -> np.ndarray:
-        """Each model's mean score over the prompts it was graded on, shape (m,)."""
-        with np.errstate(invalid="ignore"):
-            return np.nan_to_num(np.nanmean(self.scores, axis=0), nan=0.5) if self.scores.size else np.zeros(len(self.models))
+        """Each model's mean quality over all representative prompts, shape (m,).
+
+        One source: the mean over the prompts it was graded on. Several sources: prompts of a source
+        the model was not graded on count at the model's additive estimate there (:func:`additive_fit`),
+        so models graded on different sources are comparable.
+        """
+        if not self.scores.size:
+            return np.zeros(len(self.models))
+        cell, n_cells, n_src = self._cells(np.zeros(len(self), dtype=int), 1)
+        if n_src == 1:
+            with np.errstate(invalid="ignore"):
+                return np.nan_to_num(np.nanmean(self.scores, axis=0), nan=0.5)
+        sums, counts = self._sums(cell, n_cells)
+        fit = additive_fit(sums, counts, np.arange(n_cells))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            filled = np.where(counts > 0, sums / np.maximum(counts, 1e-12), fit)
+        share = np.bincount(cell, minlength=n_cells) / len(self)
+        return share @ filled
 
     def cluster_quality(self, labels: np.ndarray, k: int, prior: float | str = 1.0, parents: np.ndarray | None = None) -> np.ndarray:
-        """Per-cluster mean quality (k, m) over graded prompts, shrunk with weight ``prior``.
+        """Per-cluster quality (k, m) over graded prompts, shrunk with weight ``prior``.
 
-        Without ``parents``: (sum + prior * model mean) / (count + prior). With ``parents`` (k,)
-        grouping the clusters, each cluster shrinks toward its parent group's (shrunk) mean instead,
-        so a small cluster borrows from similar prompts rather than from the whole pool.
+        One source: (sum + prior * target) / (count + prior), where the target is the model's mean,
+        or with ``parents`` (k,) grouping the clusters, its parent group's (shrunk) mean, so a small
+        cluster borrows from similar prompts rather than from the whole pool.
+        Several sources: the same per (cluster, source) cell, toward the additive estimate
+        level(cell) + spread(source) * level(model) (:func:`additive_fit`; it fills cells a model was not graded in),
+        then averaged over the cluster's sources weighted by their share of its prompts.
         ``prior="auto"``: each model's own prior weight by empirical Bayes (:func:`eb_prior`), so a
         model whose quality varies a lot across clusters is shrunk less (no tuning, no retraining).
         """
-        labels = np.asarray(labels)
-        graded = ~np.isnan(self.scores)
-        vals = np.where(graded, self.scores, 0.0)
-        onehot = np.zeros((len(self), k))
-        onehot[np.arange(len(self)), labels] = 1.0
-        sums = onehot.T @ vals
-        counts = onehot.T @ graded.astype(np.float64)
+        labels = np.asarray(labels, dtype=int)
+        cell, n_cells, n_src = self._cells(labels, k)
+        if n_src > 1:
+            sums, counts = self._sums(cell, n_cells)
+            target = additive_fit(sums, counts, np.arange(n_cells) % n_src)
+            weight = eb_prior(sums, counts, target)[None, :] if prior == AUTO_PRIOR else float(prior)
+            q_cell = (sums + weight * target) / np.maximum(counts + weight, 1e-12)
+            share = np.bincount(cell, minlength=n_cells).reshape(k, n_src).astype(np.float64)
+            empty = share.sum(1) == 0
+            share[empty] = np.bincount(cell % n_src, minlength=n_src)  # an empty cluster: the overall source mix
+            share /= share.sum(1, keepdims=True)
+            return np.einsum("ks,ksm->km", share, q_cell.reshape(k, n_src, -1))
+        sums, counts = self._sums(labels, k)
         if parents is None:
             target = np.broadcast_to(self.mean_quality()[None, :], sums.shape)
         else:
@@ -304,8 +415,16 @@ class LLMProfiles:
         return (sums + weight * target) / np.maximum(counts + weight, 1e-12)
 
     def prompt_records(self) -> list[dict[str, Any]]:
-        """The representative prompts as JSON-ready records (id, group, prompt, answer)."""
-        return [{"id": i, "group": g, "prompt": p, "answer": a} for i, g, p, a in zip(self.ids, self.groups, self.prompts, self.answers)]
+        """The representative prompts as JSON-ready records (id, group, prompt, answer; grading and reference when set)."""
+        out = []
+        for i, g, p, a, gr, ref in zip(self.ids, self.groups, self.prompts, self.answers, self.grading, self.references):
+            rec: dict[str, Any] = {"id": i, "group": g, "prompt": p, "answer": a}
+            if gr is not None:
+                rec["grading"] = gr
+            if ref is not None:
+                rec["reference"] = ref
+            out.append(rec)
+        return out
 
 
 def write_prompts_jsonl(profiles: LLMProfiles, path: str | os.PathLike[str]) -> Path:

@@ -5,6 +5,9 @@ and decide with :func:`routellm_plugins.decision.choose` (argmax quality - lam *
 
 - ``uniroute_kmeans``: weights = one-hot nearest centroid; unit_quality = per-cluster quality.
 - ``uniroute_map``: weights = learned soft cluster map; same per-cluster quality.
+
+  Both may use an ensemble of ``n_clusterings`` K-means runs (different seeds): the units are then
+  every clustering's clusters and the weights average the clusterings (each row still sums to 1).
 - ``pool_knn``: weights = the k nearest representative prompts; unit_quality = their scores.
 - ``pool_zero``: prompt-independent mean quality; a target cost or quality floor between two
   points of the cost-quality hull is met by a random mix of those two models.
@@ -30,7 +33,7 @@ import numpy as np
 from routellm_plugins.checkpoint import load_checkpoint, require, save_checkpoint
 from routellm_plugins.decision import Candidate, Decision, choose
 from routellm_plugins.errors import CheckpointError, ConfigError, InvalidThresholdError, NotFittedError, ScoringError
-from routellm_plugins.pool.clustering import assign, kmeans, parent_groups
+from routellm_plugins.pool.clustering import assign_ensemble, blocks, kmeans_ensemble, parent_groups
 from routellm_plugins.pool.cluster_map import ClusterMap
 from routellm_plugins.pool.profiles import LLMProfiles, check_prior, read_prompts_jsonl, write_prompts_jsonl
 from routellm_plugins.pool.spec import PoolSpec, resolve_pool
@@ -90,6 +93,7 @@ class PoolRouter(Router):
         knn_k: int = 10,
         seed: int = 0,
         hierarchical: bool = True,
+        n_clusterings: int = 1,
         embedder: Any = None,
         strong_model: str | None = None,
         weak_model: str | None = None,
@@ -100,7 +104,10 @@ class PoolRouter(Router):
             raise ConfigError(f"k (number of clusters) must be an integer >= 1, got {k!r}")
         if not isinstance(knn_k, (int, np.integer)) or knn_k < 1:
             raise ConfigError(f"knn_k must be an integer >= 1, got {knn_k!r}")
+        if not isinstance(n_clusterings, (int, np.integer)) or isinstance(n_clusterings, bool) or n_clusterings < 1:
+            raise ConfigError(f"n_clusterings must be an integer >= 1, got {n_clusterings!r}")
         self.k = int(k)
+        self.n_clusterings = int(n_clusterings)
         self.prior = check_prior(prior)
         self.knn_k = int(knn_k)
         self.seed = int(seed)
@@ -124,25 +131,27 @@ class PoolRouter(Router):
             train_embeddings: np.ndarray | None = None, parents: np.ndarray | None = None) -> "PoolRouter":
         """Attach a pool: profiles, and centroids (given, or K-means on ``train_embeddings`` or the representative prompts).
 
-        ``parents`` groups the clusters for hierarchical shrinkage (default: K-means on the centroids).
+        ``centroids`` of an ensemble are its ``n_clusterings`` clusterings stacked. ``parents`` groups
+        each clustering's clusters for hierarchical shrinkage (default: K-means on its centroids).
         """
         self.profiles = profiles
         if centroids is None and "centroids" in self.needs:
             x = profiles.embeddings if train_embeddings is None else train_embeddings
-            centroids, _ = kmeans(x, min(self.k, len(x)), seed=self.seed)
+            centroids = kmeans_ensemble(x, min(self.k, len(x)), self.n_clusterings, seed=self.seed)
         self.centroids = None if centroids is None else np.asarray(centroids, dtype=np.float32)
         if self.centroids is not None:
-            self.k = int(self.centroids.shape[0])
+            parts = blocks(self.centroids, self.n_clusterings)
+            self.k = int(parts[0].shape[0])
         self.cluster_map = cluster_map
-        self._rep_labels = None if self.centroids is None else assign(profiles.embeddings, self.centroids)
+        self._rep_labels = None if self.centroids is None else assign_ensemble(profiles.embeddings, self.centroids, self.n_clusterings)
         if self.centroids is None or not self.hierarchical:
             self.parents = None
         elif parents is not None:
             self.parents = np.asarray(parents, dtype=int).reshape(-1)
-            if self.parents.shape != (self.k,):
-                raise CheckpointError(f"cluster parents have shape {self.parents.shape}, expected ({self.k},)")
+            if self.parents.shape != (len(self.centroids),):
+                raise CheckpointError(f"cluster parents have shape {self.parents.shape}, expected ({len(self.centroids)},)")
         else:
-            self.parents = parent_groups(self.centroids, self.seed)
+            self.parents = np.concatenate([parent_groups(c, self.seed) for c in blocks(self.centroids, self.n_clusterings)])
         self._unit_cache = None
         self._check_ready()
         return self
@@ -201,11 +210,15 @@ class PoolRouter(Router):
         raise NotImplementedError
 
     def _unit_quality(self) -> np.ndarray:
-        """(units, all profiled models) quality per unit (cluster, or representative prompt)."""
+        """(units, all profiled models) quality per unit: every cluster of every clustering."""
         assert self.profiles is not None and self._rep_labels is not None
         key = id(self.profiles.scores)
         if self._unit_cache is None or self._unit_cache[0] != key:
-            self._unit_cache = (key, self.profiles.cluster_quality(self._rep_labels, self.k, self.prior, self.parents))
+            parts = []
+            for b, labels in enumerate(self._rep_labels):
+                par = None if self.parents is None else self.parents[b * self.k : (b + 1) * self.k]
+                parts.append(self.profiles.cluster_quality(labels, self.k, self.prior, par))
+            self._unit_cache = (key, np.concatenate(parts))
         return self._unit_cache[1]
 
     def predict_embedded(self, emb: np.ndarray, models: Sequence[str] | None = None) -> np.ndarray:
@@ -255,21 +268,23 @@ class PoolRouter(Router):
         return self.threshold
 
     # ---- pool decisions ----------------------------------------------------------------
-    def resolve(self, pool: Mapping[str, Any] | Sequence[str] | None = None) -> PoolSpec:
-        """Validate ``pool`` against the profiles (see :func:`~routellm_plugins.pool.spec.resolve_pool`)."""
+    def resolve(self, pool: Mapping[str, Any] | Sequence[str] | None = None, aliases: Mapping[str, str] | None = None) -> PoolSpec:
+        """Validate ``pool`` against the profiles, resolving names (see :func:`~routellm_plugins.pool.spec.resolve_pool`)."""
         self._check_ready()
         assert self.profiles is not None
-        return resolve_pool(pool, self.profiles)
+        return resolve_pool(pool, self.profiles, aliases)
 
     def _sweep(self, q: np.ndarray, costs: np.ndarray, lam: float) -> tuple[float, float]:
         idx = choose(q, costs, lam)
         return float(costs[idx].mean()), float(q[np.arange(len(q)), idx].mean())
 
     def policy(self, pool: Mapping[str, Any] | Sequence[str] | PoolSpec | None = None, *, lam: float | None = None,
-               target_cost: float | None = None, quality_floor: float | None = None) -> PoolPolicy:
+               target_cost: float | None = None, quality_floor: float | None = None,
+               aliases: Mapping[str, str] | None = None) -> PoolPolicy:
         """Fix the operating point: ``lam``, or the least lam whose predicted average cost on the representative
-        prompts is <= ``target_cost``, or the largest lam whose predicted average quality there is >= ``quality_floor``."""
-        spec = pool if isinstance(pool, PoolSpec) else self.resolve(pool)
+        prompts is <= ``target_cost``, or the largest lam whose predicted average quality there is >= ``quality_floor``.
+        ``aliases`` maps pool names to profiled names (see :func:`~routellm_plugins.pool.names.profiled_name`)."""
+        spec = pool if isinstance(pool, PoolSpec) else self.resolve(pool, aliases)
         assert self.profiles is not None
         cols = tuple(self.profiles.column(p) for p in spec.profiles)
         given = [n for n, v in (("lam", lam), ("target_cost", target_cost), ("quality_floor", quality_floor)) if v is not None]
@@ -348,6 +363,7 @@ class PoolRouter(Router):
         costs = [None if math.isnan(c) else float(c) for c in p.costs]
         cfg = {
             "variant": self.name, "k": self.k, "prior": self.prior, "knn_k": self.knn_k, "seed": self.seed, "hierarchical": self.hierarchical,
+            "n_clusterings": self.n_clusterings,
             "embedder": self.embedder_spec if isinstance(self.embedder_spec, str) or self.embedder_spec is None else str(getattr(self.embedder_spec, "name", "custom")),
             "strong_model": self.strong_model, "weak_model": self.weak_model,
             "models": list(p.models), "costs": costs, "cost_unit": p.cost_unit, "n_prompts": len(p), "info": self.info,
@@ -355,7 +371,7 @@ class PoolRouter(Router):
         graded = ~np.isnan(p.scores)
         tensors = {
             "rep_embeddings": p.embeddings.astype(np.float16),
-            "rep_scores": np.where(graded, p.scores, 0.0).astype(np.float32),
+            "rep_scores": np.where(graded, p.scores, 0.0).astype(np.float16),
             "rep_graded": graded.astype(np.uint8),
         }
         if self.centroids is not None:
@@ -393,8 +409,10 @@ class PoolRouter(Router):
             profiles = LLMProfiles(
                 [str(r["id"]) for r in records], [r["prompt"] for r in records], tensors["rep_embeddings"].astype(np.float32),
                 models, scores, costs, [r.get("group", "") for r in records], [r.get("answer") for r in records], cfg.get("cost_unit", "USD/request"),
+                [r.get("grading") for r in records], [r.get("reference") for r in records],
             )
-            settings = {k: cfg[k] for k in ("k", "prior", "knn_k", "seed", "hierarchical", "embedder", "strong_model", "weak_model", "threshold") if k in cfg}
+            settings = {k: cfg[k] for k in ("k", "prior", "knn_k", "seed", "hierarchical", "n_clusterings", "embedder", "strong_model",
+                                            "weak_model", "threshold") if k in cfg}
             router = target(**{**settings, **overrides})
             router.fit(profiles, centroids=tensors.get("centroids"), cluster_map=ClusterMap.from_tensors(tensors),
                        parents=tensors.get("cluster_parents"))
@@ -416,7 +434,7 @@ class PoolRouter(Router):
         if variant not in VARIANTS:
             raise ConfigError(f"unknown pool router variant {variant!r}; known: {sorted(VARIANTS)}")
         other = VARIANTS[variant](k=self.k, prior=self.prior, knn_k=self.knn_k, seed=self.seed, hierarchical=self.hierarchical,
-                                  embedder=self.embedder_spec, strong_model=self.strong_model, weak_model=self.weak_model,
+                                  n_clusterings=self.n_clusterings, embedder=self.embedder_spec, strong_model=self.strong_model, weak_model=self.weak_model,
                                   threshold=self.threshold)
         assert self.profiles is not None
         other.fit(self.profiles, centroids=self.centroids, cluster_map=self.cluster_map, parents=self.parents)
@@ -437,8 +455,11 @@ class UniRouteKMeans(PoolRouter):
 
     def _weights(self, emb: np.ndarray) -> np.ndarray:
         assert self.centroids is not None
-        w = np.zeros((len(emb), self.k))
-        w[np.arange(len(emb)), assign(emb, self.centroids)] = 1.0
+        labels = assign_ensemble(emb, self.centroids, self.n_clusterings)
+        w = np.zeros((len(emb), len(self.centroids)))
+        rows = np.arange(len(emb))
+        for b, lab in enumerate(labels):
+            w[rows, b * self.k + lab] = 1.0 / self.n_clusterings
         return w
 
 
@@ -450,8 +471,9 @@ class UniRouteLearnedMap(PoolRouter):
 
     def _weights(self, emb: np.ndarray) -> np.ndarray:
         assert self.cluster_map is not None
-        if self.cluster_map.k != self.k:
-            raise CheckpointError(f"learned map has {self.cluster_map.k} clusters but the pool has {self.k}")
+        if self.cluster_map.k != self.k or self.cluster_map.blocks != self.n_clusterings:
+            raise CheckpointError(f"learned map has {self.cluster_map.blocks} x {self.cluster_map.k} clusters "
+                                  f"but the pool has {self.n_clusterings} x {self.k}")
         return self.cluster_map.weights(emb)
 
 
@@ -505,8 +527,8 @@ class ZeroRouter(PoolRouter):
         q = self.profiles.mean_quality()[[self.profiles.column(p) for p in spec.profiles]]
         return upper_hull(spec.costs, q)
 
-    def policy(self, pool=None, *, lam=None, target_cost=None, quality_floor=None) -> PoolPolicy:  # type: ignore[override]
-        base = super().policy(pool, lam=lam, target_cost=target_cost, quality_floor=quality_floor)
+    def policy(self, pool=None, *, lam=None, target_cost=None, quality_floor=None, aliases=None) -> PoolPolicy:  # type: ignore[override]
+        base = super().policy(pool, lam=lam, target_cost=target_cost, quality_floor=quality_floor, aliases=aliases)
         if lam is not None:
             return base
         spec = base.spec

@@ -1,8 +1,14 @@
 """Pools as data: ``{key: cost}`` (or ``{key: {"cost": c, "profile": name}}``, or a list of keys) -> :class:`PoolSpec`.
 
-Costs come from one source for the whole pool: all given in the config; else the costs
-stored with the profiles (when every key is a profiled model's own name); else LiteLLM's
-price map for every key (input + output price per token).
+Each key (or its ``profile``) is resolved to a profiled model by
+:func:`~routellm_plugins.pool.names.profiled_name`: explicit ``aliases``, the exact name, then
+provider prefixes and common spellings (``openai/gpt-4-1106-preview`` -> ``gpt-4-1106-preview``).
+
+Costs are in one unit for the whole pool: all given in the config (any unit you like); else the
+costs stored with the profiles when every key is a profiled model's own name and all are known;
+else, model by model, LiteLLM's price map (:data:`LITELLM_COST_UNIT`: input + output price per
+token) for the key, then for its profiled name, then the stored cost when the pool stores
+LiteLLM prices. A mix of given and missing costs is refused: their units could differ.
 """
 
 from __future__ import annotations
@@ -15,8 +21,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from routellm_plugins.errors import ConfigError
+from routellm_plugins.pool.names import profiled_name
 from routellm_plugins.pool.profiles import LLMProfiles
 from routellm_plugins.validation import check_non_negative
+
+
+#: Cost unit of :func:`litellm_cost` (and of pools that store LiteLLM prices).
+LITELLM_COST_UNIT = "USD/token (input + output, LiteLLM price map)"
 
 
 @dataclass(frozen=True)
@@ -73,16 +84,15 @@ def _entries(pool: Any, profiles: LLMProfiles) -> list[tuple[str, str, Any]]:
     return [(k, k, None) for k in pool]
 
 
-def resolve_pool(pool: Mapping[str, Any] | Sequence[str] | None, profiles: LLMProfiles) -> PoolSpec:
-    """Validate a pool against the profiled models and fix every member's cost (see module doc)."""
-    entries = _entries(pool, profiles)
+def resolve_pool(pool: Mapping[str, Any] | Sequence[str] | None, profiles: LLMProfiles,
+                 aliases: Mapping[str, str] | None = None) -> PoolSpec:
+    """Validate a pool against the profiled models (resolving names, see module doc) and fix every member's cost."""
+    entries = [(k, profiled_name(p, profiles.models, aliases), c) for k, p, c in _entries(pool, profiles)]
     keys = [k for k, _, _ in entries]
     if len(keys) < 2:
         raise ConfigError(f"a pool needs at least two models to route between, got {len(keys)}: {keys}")
     if len(set(keys)) != len(keys):
         raise ConfigError(f"pool names must be unique, got {keys}")
-    for _, prof, _ in entries:
-        profiles.column(prof)  # UnknownModelError names the profiled models
     given = [(k, c) for k, _, c in entries if c is not None]
     if given and len(given) != len(entries):
         missing = [k for k, _, c in entries if c is None]
@@ -95,7 +105,14 @@ def resolve_pool(pool: Mapping[str, Any] | Sequence[str] | None, profiles: LLMPr
         if all(math.isfinite(c) for c in stored):
             costs, source = [float(c) for c in stored], f"profiles ({profiles.cost_unit})"
         else:
-            priced = [litellm_cost(k) for k, _, _ in entries]
+            stored_ok = profiles.cost_unit == LITELLM_COST_UNIT
+            priced = []
+            for k, p, _ in entries:
+                c = litellm_cost(k)
+                c = litellm_cost(p) if c is None else c
+                if c is None and stored_ok and math.isfinite(profiles.costs[profiles.column(p)]):
+                    c = float(profiles.costs[profiles.column(p)])
+                priced.append(c)
             missing = [k for k, c in zip(keys, priced) if c is None]
             if missing:
                 raise ConfigError(

@@ -17,7 +17,7 @@ import numpy as np
 from routellm_plugins.data.graded import GradedSet, default_data_dir
 from routellm_plugins.errors import ConfigError
 from routellm_plugins.pool.cluster_map import train_cluster_map
-from routellm_plugins.pool.clustering import kmeans
+from routellm_plugins.pool.clustering import kmeans_ensemble
 from routellm_plugins.pool.profiles import LLMProfiles
 from routellm_plugins.pool.routers import KNNRouter, PoolRouter, UniRouteKMeans, UniRouteLearnedMap, ZeroRouter
 
@@ -40,6 +40,8 @@ class PoolSettings:
     seed: int = 0
     #: Shrink small clusters toward their parent group of clusters (else toward the model's overall mean).
     hierarchical: bool = True
+    #: K-means runs (different seeds) whose per-cluster estimates are averaged (1 = plain UniRoute).
+    n_clusterings: int = 1
     #: Representative prompts drawn (stratified by group) from the training split; None = all.
     n_representative: int | None = None
 
@@ -104,22 +106,29 @@ def model_costs(data: GradedSet, models: Sequence[str], proxy: dict[str, float] 
 
 
 def build_profiles(data: GradedSet, embeddings: np.ndarray, rep_index: np.ndarray, *, models: Sequence[str] | None = None,
-                   costs: np.ndarray | None = None, answers: dict[str, str] | None = None, cost_unit: str = "USD/request") -> LLMProfiles:
-    """Profiles of ``models`` (default: all) on the representative rows ``rep_index`` of ``data``."""
+                   costs: np.ndarray | None = None, answers: dict[str, str] | None = None, cost_unit: str = "USD/request",
+                   grading: dict[str, str] | None = None, references: dict[str, str] | None = None) -> LLMProfiles:
+    """Profiles of ``models`` (default: all) on the representative rows ``rep_index`` of ``data``.
+
+    ``answers``, ``grading`` and ``references`` (by prompt id) mark the prompts a new model is profiled on.
+    """
     models = list(data.models if models is None else models)
     cols = [data.models.index(m) for m in models]
     rep = np.asarray(rep_index, dtype=int)
-    answers = answers or {}
+    answers, grading, references = answers or {}, grading or {}, references or {}
+    ids = [data.ids[i] for i in rep]
     return LLMProfiles(
-        [data.ids[i] for i in rep], [data.prompts[i] for i in rep], np.asarray(embeddings)[rep], models,
+        ids, [data.prompts[i] for i in rep], np.asarray(embeddings)[rep], models,
         data.scores[np.ix_(rep, cols)], model_costs(data, models) if costs is None else np.asarray(costs, dtype=np.float64),
-        [data.groups[i] for i in rep], [answers.get(data.ids[i]) for i in rep], cost_unit,
+        [data.groups[i] for i in rep], [answers.get(i) for i in ids], cost_unit,
+        [grading.get(i) for i in ids], [references.get(i) for i in ids],
     )
 
 
 def fit_pool(data: GradedSet, embeddings: np.ndarray, settings: PoolSettings, *, rep_index: np.ndarray | None = None,
              train_models: Sequence[str] | None = None, costs: np.ndarray | None = None, answers: dict[str, str] | None = None,
-             cost_unit: str = "USD/request") -> dict[str, PoolRouter]:
+             cost_unit: str = "USD/request", grading: dict[str, str] | None = None,
+             references: dict[str, str] | None = None) -> dict[str, PoolRouter]:
     """Fit one pool on ``data`` and return it served by every variant (uniroute_kmeans, uniroute_map, pool_knn, pool_zero).
 
     K-means uses all training prompts (no model labels); profiles cover every model of
@@ -128,18 +137,19 @@ def fit_pool(data: GradedSet, embeddings: np.ndarray, settings: PoolSettings, *,
     """
     emb = np.asarray(embeddings, dtype=np.float32)
     rep = select_representative(data, settings.n_representative, settings.seed) if rep_index is None else np.asarray(rep_index, dtype=int)
-    profiles = build_profiles(data, emb, rep, costs=costs, answers=answers, cost_unit=cost_unit)
+    profiles = build_profiles(data, emb, rep, costs=costs, answers=answers, cost_unit=cost_unit, grading=grading, references=references)
     k = min(settings.k, len(emb))
-    centroids, _ = kmeans(emb, k, seed=settings.seed)
+    centroids = kmeans_ensemble(emb, k, settings.n_clusterings, seed=settings.seed)
     train_models = list(data.models if train_models is None else train_models)
     unknown = [m for m in train_models if m not in data.models]
     if unknown:
         raise ConfigError(f"train_models {unknown} are not in {data.name}")
     tcols = [data.models.index(m) for m in train_models]
-    common = {"k": k, "prior": settings.prior, "knn_k": settings.knn_k, "seed": settings.seed, "hierarchical": settings.hierarchical}
+    common = {"k": k, "prior": settings.prior, "knn_k": settings.knn_k, "seed": settings.seed, "hierarchical": settings.hierarchical,
+              "n_clusterings": settings.n_clusterings}
     km = UniRouteKMeans(**common).fit(profiles, centroids=centroids)
     psi = km._unit_quality()[:, tcols]  # the training LLMs' feature vectors, exactly as served
-    cmap = train_cluster_map(emb, data.scores[:, tcols], psi, centroids, **settings.map_kwargs())
+    cmap = train_cluster_map(emb, data.scores[:, tcols], psi, centroids, blocks=settings.n_clusterings, **settings.map_kwargs())
     out: dict[str, PoolRouter] = {}
     for cls in (UniRouteKMeans, UniRouteLearnedMap, KNNRouter, ZeroRouter):
         r = cls(**common)

@@ -12,12 +12,18 @@ import numpy as np
 
 from routellm_plugins.checkpoint import load_checkpoint, save_checkpoint
 from routellm_plugins.decision import STRONG, WEAK, Decision, choose_strong
-from routellm_plugins.errors import CheckpointError, ConfigError, RouteLLMError, ScoringError
+from routellm_plugins.errors import CheckpointError, ConfigError, InvalidPromptError, RouteLLMError, ScoringError
+from routellm_plugins.progress import bar, progress_enabled
 from routellm_plugins.thresholds import threshold_for_share
-from routellm_plugins.validation import check_threshold, clean_prompt, clean_prompts
+from routellm_plugins.validation import check_share, check_threshold, clean_prompt, clean_prompts
 
 
 CALIBRATION_TENSOR = "calibration_scores"
+#: Prompts handed to a router's ``_score`` at once: a big batch is scored in chunks of this size,
+#: so memory stays bounded whatever the batch size.
+SCORE_CHUNK = 1024
+#: Chunk size while a progress bar is shown (finer steps, same results).
+PROGRESS_CHUNK = 64
 
 
 class Router(ABC):
@@ -42,10 +48,21 @@ class Router(ABC):
         """P(strong beats weak) for already-validated prompts, shape (len(prompts),)."""
 
     def score(self, prompts: Sequence[str]) -> np.ndarray:
-        """P(strong model's answer is better) per prompt, float64 in [0, 1], same order."""
+        """P(strong model's answer is better) per prompt, float64 in [0, 1], same order.
+
+        Large batches are scored in chunks of :data:`SCORE_CHUNK` prompts (bounded memory).
+        """
         texts = clean_prompts(prompts)
-        if not texts:
-            return np.zeros(0, dtype=np.float64)
+        out = np.empty(len(texts), dtype=np.float64)
+        step = PROGRESS_CHUNK if progress_enabled() else SCORE_CHUNK
+        with bar(len(texts), f"scoring ({self.name})", shown=len(texts) > step) as progress:
+            for start in range(0, len(texts), step):
+                chunk = texts[start:start + step]
+                out[start:start + len(chunk)] = self._score_chunk(chunk)
+                progress.update(len(chunk))
+        return out
+
+    def _score_chunk(self, texts: list[str]) -> np.ndarray:
         out = np.asarray(self._score(texts), dtype=np.float64).reshape(-1)
         if out.shape != (len(texts),) or not np.isfinite(out).all():
             raise ScoringError(f"router {self.name!r} produced {out.shape} scores (or NaN) for {len(texts)} prompts")
@@ -80,7 +97,10 @@ class Router(ABC):
 
     def calibrate(self, prompts: Sequence[str], strong_share: float) -> float:
         """Set and return the threshold that sends ``strong_share`` of ``prompts`` to the strong model."""
+        check_share(strong_share)
         scores = self.score(prompts)
+        if scores.size == 0:
+            raise InvalidPromptError("calibrate needs at least one prompt; got none")
         t = threshold_for_share(scores, strong_share)
         self.threshold = t
         self.calibration_scores = scores
@@ -118,6 +138,10 @@ class Router(ABC):
         cal_scores = tensors.pop(CALIBRATION_TENSOR, None)
         try:
             router = cls._from_state(config, tensors, **overrides)
+        except CheckpointError as exc:
+            if str(path) in str(exc):
+                raise
+            raise CheckpointError(f"checkpoint {str(path)!r}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, RouteLLMError):
                 raise

@@ -251,7 +251,8 @@ class CausalLLMRouter(Router):
         try:
             if gguf is None:
                 tokenizer = AutoTokenizer.from_pretrained(str(folder), **kw)
-                model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, **kw)
+                # safetensors only: a pickled pytorch_model.bin never reaches torch.load.
+                model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, **kw)
             else:
                 tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf, **kw)
                 model = self._load_gguf(folder, gguf, dtype, AutoConfig, AutoModelForCausalLM, torch)

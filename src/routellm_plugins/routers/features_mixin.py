@@ -6,14 +6,19 @@ from typing import Any
 
 import numpy as np
 
-from routellm_plugins.embedding import Embedder, get_embedder
+from routellm_plugins.embedding import Embedder, check_embedder_spec, get_embedder
 from routellm_plugins.features import text_features
 
 
 class PromptFeaturizer:
-    """Maps prompts to the router input [embedding, standardised text features]."""
+    """Maps prompts to the router input [embedding, standardised text features].
+
+    The embedder spec is checked here (:func:`check_embedder_spec`), so a router with a bad one
+    fails when it is built, not on every request; the model itself still loads on first use.
+    """
 
     def __init__(self, embedder: Any = None, use_text_features: bool = True) -> None:
+        check_embedder_spec(embedder)
         self.embedder_spec = embedder
         self.use_text_features = use_text_features
         self.feat_mean: np.ndarray | None = None

@@ -271,12 +271,35 @@ class MatrixFactorizationRouter(Router):
         router = cls(**{**config, **overrides})
         names = ["v", "c", "w2", "b2"] + (["w1", "b1"] if router.hidden else [])
         require(tensors, names + (["feat_mean", "feat_std"] if router.use_text_features else []), "mf checkpoint")
+        _check_shapes(tensors, router.hidden, router.dim, len(models), router.use_text_features)
         router.weights_ = {k: tensors[k].astype(np.float32) for k in names}
         router.featurizer.load_tensors(tensors)
         router.models_ = list(models)
         router.history_ = history
-        if len(router.models_) != router.weights_["v"].shape[0]:
-            raise ConfigError(f"mf checkpoint lists {len(models)} models but holds {router.weights_['v'].shape[0]} model vectors")
         router.resolve_model(router.strong_model)
         router.resolve_model(router.weak_model)
         return router
+
+
+def _check_shapes(tensors: Mapping[str, np.ndarray], hidden: int, dim: int, n_models: int, use_text_features: bool) -> None:
+    """CheckpointError naming the first tensor whose shape does not fit the others and the config."""
+    from routellm_plugins.errors import CheckpointError
+    from routellm_plugins.features import text_features
+
+    first = tensors["w1"] if hidden else tensors["w2"]
+    d_in = first.shape[1] if first.ndim == 2 else -1
+    expected: dict[str, tuple[int, ...]] = {"v": (n_models, dim), "c": (n_models,), "b2": (dim,)}
+    if hidden:
+        expected |= {"w1": (hidden, d_in), "b1": (hidden,), "w2": (dim, hidden)}
+    else:
+        expected |= {"w2": (dim, d_in)}
+    if use_text_features:
+        n_feat = text_features(["x"]).shape[1]
+        expected |= {"feat_mean": (n_feat,), "feat_std": (n_feat,)}
+    for name, shape in expected.items():
+        got = tuple(tensors[name].shape)
+        if got != shape or -1 in shape:
+            raise CheckpointError(f"mf checkpoint: tensor {name!r} has shape {got}, expected {shape} "
+                                  f"({n_models} models, dim {dim}, hidden {hidden}, input width {d_in})")
+    if use_text_features and d_in <= expected["feat_mean"][0]:
+        raise CheckpointError(f"mf checkpoint: input width {d_in} leaves no room for an embedding beside {expected['feat_mean'][0]} text features")

@@ -16,7 +16,7 @@ import numpy as np
 
 from routellm_plugins.checkpoint import require
 from routellm_plugins.data.graded import ROUTELLM_STRONG, ROUTELLM_WEAK, GradedSet, canonical_model, concat
-from routellm_plugins.embedding import get_embedder
+from routellm_plugins.embedding import check_embedder_spec, get_embedder
 from routellm_plugins.errors import ConfigError, NotFittedError, UnknownModelError
 from routellm_plugins.routers.base import Router
 
@@ -70,6 +70,7 @@ class SWRankingRouter(Router):
         self.strong_model, self.weak_model = strong_model, weak_model
         self.model_aliases = dict(model_aliases or {})
         self.k, self.temperature, self.reg, self.max_train, self.seed = k, temperature, reg, max_train, seed
+        check_embedder_spec(embedder)  # a bad embedder fails here, not on every request
         self.embedder_spec = embedder
         self.models_: list[str] | None = None
         self.emb_: np.ndarray | None = None

@@ -1,0 +1,121 @@
+"""Profiling a new LLM through LiteLLM (mock_response models: no network): grading, judge, retries, resume, estimate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import litellm
+import pytest
+
+from routellm_plugins import ConfigError
+from routellm_plugins.pool.profiling import (
+    EXACT,
+    REFERENCE,
+    SCALE,
+    ProfileItem,
+    estimate,
+    parse_rating,
+    profile_items,
+    read_progress,
+    run_profile,
+)
+
+ITEMS = [
+    ProfileItem("arc:1", "routerbench/arc-challenge", "Which is a mammal?\nA) trout\nB) whale\nAnswer:", EXACT, answer="B"),
+    ProfileItem("arc:2", "routerbench/arc-challenge", "Which is a gas?\nA) ice\nB) rock\nC) steam\nAnswer:", EXACT, answer="C"),
+    ProfileItem("gsm:1", "routellm_evals/gsm8k", "Ann has 3 apples and buys 15 more. How many apples does she have?", EXACT, answer="18"),
+    ProfileItem("mbpp:1", "routerbench/mbpp", "Write a function that adds two numbers.", REFERENCE, reference="def add(a, b):\n    return a + b"),
+    ProfileItem("arena:1", "arena_bench_v1", "Write a haiku about routers.", SCALE),
+]
+MODEL, JUDGE = "openai/gpt-4o-mini", "openai/gpt-4o"
+
+
+def _fake_llm(calls: list, fail_ids: set[str] = frozenset(), fail_first: bool = False):
+    """A completion function that goes through litellm.acompletion with a mock_response chosen per call."""
+    seen: set[str] = set()
+
+    async def completion(**kw):
+        text = kw["messages"][-1]["content"]
+        calls.append((kw["model"], text[:30]))
+        if kw["model"] == JUDGE:
+            reply = "[[1]]" if "reference solution" in text else "[[7]]"
+        else:
+            item = next(it for it in ITEMS if it.prompt in text)
+            key = item.id
+            if key in fail_ids or (fail_first and key not in seen):
+                seen.add(key)
+                reply = litellm.RateLimitError("quota for sk-secret-123 exceeded on " + text[:20], llm_provider="openai", model="gpt-4o-mini")
+            else:
+                reply = {"arc:1": "B", "arc:2": "A", "gsm:1": "3 + 15 = 18\n18"}.get(key, "def add(a, b): return a + b")
+        return await litellm.acompletion(**kw, mock_response=reply)
+
+    return completion
+
+
+def test_run_grades_by_rule_against_a_reference_and_on_a_scale(tmp_path):
+    calls: list = []
+    res = asyncio.run(run_profile(ITEMS, MODEL, tmp_path / "p.jsonl", judge=JUDGE, completion=_fake_llm(calls), progress=True))
+    assert res.scores == {"arc:1": 1.0, "arc:2": 0.0, "gsm:1": 1.0, "mbpp:1": 1.0, "arena:1": pytest.approx(6 / 9)}
+    assert res.failed == 0 and res.ungradable == 0
+    assert sum(m == JUDGE for m, _ in calls) == 2  # only the code and the open prompt go to the judge
+    recs = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in recs} == {it.id for it in ITEMS} and all("response" in r for r in recs)
+
+
+def test_failed_prompts_are_retried_on_resume_and_errors_hide_provider_text(tmp_path):
+    path = tmp_path / "p.jsonl"
+    calls: list = []
+    res = asyncio.run(run_profile(ITEMS, MODEL, path, judge=JUDGE, retries=1, backoff_s=0.0, progress=False,
+                                  completion=_fake_llm(calls, fail_ids={"gsm:1"})))
+    assert set(res.scores) == {"arc:1", "arc:2", "mbpp:1", "arena:1"} and res.failed == 1
+    failed = [json.loads(line) for line in path.read_text().splitlines() if json.loads(line)["id"] == "gsm:1"]
+    assert failed[0]["score"] is None and failed[0]["error"] == "RateLimitError (status 429)"
+    assert "sk-secret" not in path.read_text() and "quota" not in path.read_text()
+    assert sum(t.startswith("Ann has") for _, t in calls) == 2  # first try + one retry
+    calls.clear()
+    res = asyncio.run(run_profile(ITEMS, MODEL, path, judge=JUDGE, progress=False, completion=_fake_llm(calls)))
+    assert len(res.scores) == 5 and res.scores["gsm:1"] == 1.0
+    assert [t for m, t in calls] == ["Ann has 3 apples and buys 15 m"]  # only the missing prompt ran again
+    assert set(read_progress(path)) == {it.id for it in ITEMS}
+
+
+def test_transient_errors_are_retried_with_backoff(tmp_path):
+    calls: list = []
+    res = asyncio.run(run_profile(ITEMS, MODEL, tmp_path / "p.jsonl", judge=JUDGE, retries=2, backoff_s=0.0, concurrency=2,
+                                  progress=False, completion=_fake_llm(calls, fail_first=True)))
+    assert len(res.scores) == 5 and res.failed == 0
+    assert sum(m == MODEL for m, _ in calls) == 10  # each prompt failed once, then succeeded
+
+
+def test_bad_settings_and_bad_records_name_the_problem(tmp_path):
+    with pytest.raises(ConfigError, match="concurrency"):
+        asyncio.run(run_profile(ITEMS, MODEL, tmp_path / "p.jsonl", judge=JUDGE, concurrency=0))
+    with pytest.raises(ConfigError, match="retries"):
+        asyncio.run(run_profile(ITEMS, MODEL, tmp_path / "p.jsonl", judge=JUDGE, retries=-1))
+    from routellm_plugins import DataFormatError
+
+    with pytest.raises(DataFormatError, match="'x1' has unknown grading 'vibes'"):
+        profile_items([{"id": "x1", "prompt": "p", "grading": "vibes"}])
+    with pytest.raises(DataFormatError, match="'x2' is graded by exact match but has no answer"):
+        profile_items([{"id": "x2", "prompt": "p", "grading": "exact"}])
+    assert profile_items([{"id": "x3", "prompt": "p"}]) == []
+
+
+def test_judge_verdicts_parse_to_the_stored_scales():
+    assert parse_rating("[[7]]", SCALE) == pytest.approx(6 / 9)
+    assert parse_rating("Rating: [[10]]", SCALE) == 1.0 and parse_rating("[[1]]", SCALE) == 0.0
+    assert parse_rating("[[11]]", SCALE) is None and parse_rating("seven", SCALE) is None
+    assert parse_rating("[[1]]", REFERENCE) == 1.0 and parse_rating("[[0]]", REFERENCE) == 0.0
+    assert parse_rating("[[0.5]]", REFERENCE) is None
+
+
+def test_estimate_prices_both_models_with_litellm():
+    est = estimate(ITEMS, "gpt-4o-mini", "gpt-4o", concurrency=4)
+    assert est.calls == 5 and est.judge_calls == 2
+    assert est.input_tokens > 50 and est.output_tokens > 0 and est.judge_input_tokens > est.judge_calls * 50
+    assert est.cost_usd == pytest.approx(est.input_tokens * 1.5e-7 + est.output_tokens * 6e-7)
+    assert est.judge_cost_usd == pytest.approx(est.judge_input_tokens * 2.5e-6 + est.judge_output_tokens * 1e-5)
+    assert est.seconds > 0 and "$" in est.text()
+    unknown = estimate(ITEMS, "my-local-model-xyz", "gpt-4o")
+    assert unknown.cost_usd is None and unknown.total_usd is None and "unknown" in unknown.text()
