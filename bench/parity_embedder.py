@@ -73,11 +73,15 @@ def route_scores(names: Sequence[str], prompts: list[str], emb: np.ndarray) -> d
 
 def compare(reference: Embed, candidates: dict[str, Embed], sets: dict, routers: Sequence[str],
             log: Callable[[str], None] = print) -> dict[str, float]:
-    """Print the parity table; returns candidate -> worst |dAPGR| over sets and routers."""
+    """Print the parity table row by row (partial results survive an interruption); returns
+    candidate -> worst |dAPGR| over sets and routers."""
     from routellm_plugins.evaluation import evaluate_scores
 
+    widths = [10, 15, 5, 8, 9, 11, 10, 9, 10, 8, 17]
     hdr = ["candidate", "set", "n", "cos min", "cos mean", "router", "agree@50%", "APGR ref", "APGR cand", "dAPGR", "embed s ref/cand"]
-    rows, worst = [hdr], {c: 0.0 for c in candidates}
+    fmt = lambda r: "  ".join(c.ljust(w) if j in (0, 1, 5) else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    log(fmt(hdr))
+    worst = {c: 0.0 for c in candidates}
     for set_name, (prompts, qs, qw) in sets.items():
         t0 = time.perf_counter()
         e_ref = reference(prompts)
@@ -94,12 +98,9 @@ def compare(reference: Embed, candidates: dict[str, Embed], sets: dict, routers:
                 agree = float(np.mean((a >= cut) == (b >= cut)))
                 apgr_ref, apgr_new = evaluate_scores(name, a, qs, qw).apgr, evaluate_scores(name, b, qs, qw).apgr
                 worst[cand] = max(worst[cand], abs(apgr_new - apgr_ref))
-                rows.append([cand, set_name, str(len(prompts)), f"{cos.min():.5f}", f"{cos.mean():.6f}", name,
-                             f"{100 * agree:.2f}%", f"{apgr_ref:.4f}", f"{apgr_new:.4f}", f"{apgr_new - apgr_ref:+.4f}",
-                             f"{t_ref:.1f}/{t_new:.1f}"])
-    widths = [max(len(r[j]) for r in rows) for j in range(len(hdr))]
-    for r in rows:
-        log("  ".join(s.ljust(w) if j in (0, 1, 5) else s.rjust(w) for j, (s, w) in enumerate(zip(r, widths))))
+                log(fmt([cand, set_name, str(len(prompts)), f"{cos.min():.5f}", f"{cos.mean():.6f}", name,
+                         f"{100 * agree:.2f}%", f"{apgr_ref:.4f}", f"{apgr_new:.4f}", f"{apgr_new - apgr_ref:+.4f}",
+                         f"{t_ref:.1f}/{t_new:.1f}"]))
     log("")
     for cand, w in worst.items():
         log(f"{cand}: worst |dAPGR| {w:.4f} (need <= {MAX_DAPGR}) -> {'PASS' if w <= MAX_DAPGR else 'FAIL'}")
@@ -138,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cands = [c for c in args.candidates.split(",") if c]
     print(f"# embedder parity vs the fp32-compute ONNX path; routers {', '.join(routers)}; "
           + ", ".join(f"{k} {len(v[0])}" for k, v in sets.items()) + f"; load average {load0[0]:.2f}")
-    print(f"reference: {args.reference}")
+    print(f"reference: {args.reference}", flush=True)
     worst = compare(tier(args.reference), {c: tier(c) for c in cands}, sets, routers)
     default = default_precision()
     print(f"default precision on this machine: {default}")

@@ -152,7 +152,7 @@ def test_the_controller_accepts_every_controller_setting_of_the_vocabulary():
     ({"checkpoint": 123}, "123"),
     ({"timeout_s": 0}, "0"), ({"timeout_s": -1}, "-1"), ({"timeout_s": math.nan}, "nan"), ({"timeout_s": "0.5"}, "'0.5'"),
     ({"session_ttl_s": -5}, "-5"),
-    ({"shared_state": "redis://127.0.0.1:6379/0"}, "Redis"),
+    ({"shared_state": "http://127.0.0.1:6379/0"}, "'http://127.0.0.1:6379/0'"), ({"shared_state": 6379}, "6379"),
     ({"embedder": 123}, "int"), ({"embedder": ["a"]}, "list"),
     ({"adaptive": "false"}, "'false'"),
 ], ids=lambda v: json.dumps(v, default=str)[:40])

@@ -121,9 +121,9 @@ def test_onnx_token_ids_match_the_transformers_tokenizer(torch_emb):
 
 
 def test_onnx_embeddings_match_torch_on_real_prompts(emb, torch_emb):
-    prompts = real_prompts()[::8]  # 50 MMLU and GSM8K prompts
+    prompts = real_prompts()[::8][:40]  # 40 bundled sample prompts (exam and chat)
     a, b = torch_emb(prompts), emb(prompts)
-    assert a.shape == b.shape == (50, 384) and b.dtype == np.float32
+    assert a.shape == b.shape == (40, 384) and b.dtype == np.float32
     assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
     cos = (a * b).sum(1)
     assert cos.min() > 0.999, cos.min()

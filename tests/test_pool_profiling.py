@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import litellm
+import numpy as np
 import pytest
 
 from routellm_plugins import ConfigError
@@ -119,3 +120,57 @@ def test_estimate_prices_both_models_with_litellm():
     assert est.seconds > 0 and "$" in est.text()
     unknown = estimate(ITEMS, "my-local-model-xyz", "gpt-4o")
     assert unknown.cost_usd is None and unknown.total_usd is None and "unknown" in unknown.text()
+
+
+def _cli(argv):
+    import argparse
+
+    from routellm_plugins.cli_pool import add_pool_commands
+
+    parser = argparse.ArgumentParser(prog="routellm-plugins")
+    add_pool_commands(parser.add_subparsers(dest="cmd", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_profiles_a_litellm_model_into_the_bundled_pool(tmp_path, capsys):
+    """Estimate, confirmation, run, resume and routing by LiteLLM name, on the bundled pool's profiling prompts."""
+    from routellm_plugins import RoutingController
+    from routellm_plugins.pool import load_pool
+
+    out = tmp_path / "pool"
+    base = ["profile", "--model", "openai/gpt-4o-mini", "--judge", "openai/gpt-4o", "--limit", "12", "--out", str(out), "--quiet",
+            "--min-coverage", "0.02", "--completion-kwargs", json.dumps({"mock_response": "B"}),
+            "--judge-kwargs", json.dumps({"mock_response": "[[1]]"})]
+    progress = out / "profile-openai_gpt-4o-mini.jsonl"
+    assert _cli(base + ["--estimate-only"]) == 1
+    text = capsys.readouterr().out
+    assert "profiling openai/gpt-4o-mini: 12 prompts" in text and "judge openai/gpt-4o" in text and "$" in text
+    assert not progress.exists()
+    assert _cli(base) == 1  # stdin is not a terminal and no --yes: nothing is spent
+    assert "--yes" in capsys.readouterr().err and not progress.exists()
+    assert _cli(base + ["--yes"]) == 0
+    text = capsys.readouterr().out
+    assert "graded 12/12 profiling prompts (0 failed" in text
+    pool = load_pool(out)
+    prof = pool.profiles
+    col = prof.column("openai/gpt-4o-mini")
+    graded = {pid: s for pid, s in zip(prof.ids, prof.scores[:, col]) if s == s}
+    assert len(graded) == 12
+    by_id = {r["id"]: r for r in prof.prompt_records()}
+    for pid, score in graded.items():
+        rec = by_id[pid]
+        want = {"reference": 1.0, "scale": 0.0}.get(rec["grading"], float(rec["answer"] == "B"))
+        assert score == want, (rec["grading"], rec.get("answer"), score)
+    assert prof.costs[col] == pytest.approx(1.5e-7 + 6e-7)  # its LiteLLM price, in the pool's unit
+    assert len(progress.read_text().splitlines()) == 12
+    # A second run resumes: everything is done, nothing is sent again.
+    assert _cli(base + ["--yes", "--replace", "--completion-kwargs", json.dumps({"mock_response": "A"})]) == 0
+    assert "12 already done" in capsys.readouterr().out
+    again = load_pool(out).profiles
+    assert np.array_equal(again.scores[:, again.column("openai/gpt-4o-mini")], prof.scores[:, col], equal_nan=True)
+    # The new model routes under its LiteLLM name, priced by LiteLLM, beside a bundled one.
+    ctl = RoutingController(router=pool, pool=["gpt-4o-mini", "openai/gpt-4-1106-preview"], lam=1000.0)
+    d = ctl.decide("Write a Python function that reverses a string.")
+    assert d.model in ctl.keys and not d.fallback
+    assert [c.cost for c in d.candidates] == pytest.approx([7.5e-7, 4e-5])

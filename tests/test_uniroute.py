@@ -349,7 +349,7 @@ def test_tuning_reads_the_train_split_only(small):
     chosen, table = tune(ds, models, PoolSettings(k=4, epochs=10), grid={"k": (2, 4), "prior": ("auto", 5.0)},
                          knn_grid={"knn_k": (5, 20)}, n_folds=2)
     assert chosen.k in (2, 4) and chosen.prior in ("auto", 5.0) and chosen.knn_k in (5, 20)
-    assert len(table) == 6 and all(0.0 < v["uniroute"] <= 1.0 for _, v in table[:4])
+    assert len(table) == 6 and all(0.0 < v["uniroute_kmeans"] <= 1.0 and "uniroute_map" not in v for _, v in table[:4])
 
 
 def test_cli_prior_option_parses_auto_and_numbers():

@@ -134,8 +134,8 @@ class ChatRouteLLM(BaseChatModel):
     """Conversations remembered for sticky sessions (least recently used dropped)."""
     session_ttl_s: float | None = _default("session_ttl_s")
     """Seconds a conversation may stay idle before sticky sessions forget it."""
-    shared_state: str | None = _default("shared_state")
-    """``"redis://host:port/db"`` to share thresholds, sessions and counters across replicas."""
+    shared_state: str | dict[str, Any] | None = _default("shared_state")
+    """``"redis://host:port/db"`` (or a mapping with ``url`` and options) to share thresholds, sessions and counters across replicas."""
     pool: Any = _default("pool")
     """Pool routing (UniRoute): ``{name: cost}`` (or the core's other pool forms) for the ``models`` children."""
     lam: float | None = _default("lam")

@@ -112,6 +112,9 @@ def describe(routes: Mapping[str, Route]) -> str:
         op = f"lam={c.threshold:.4g}" if c.policy is not None else f"threshold={c.current_threshold:.4g}"
         lines.append(f"{route.name}: router={c.router.name} {op} fallback={c.fallback} sticky_sessions={c.sticky_policy} "
                      f"route_on={route.route_on} baseline={route.baseline}")
+        shared = getattr(c, "shared", None)
+        if shared is not None:
+            lines.append(f"  shared_state: {shared.config.shown_url} keys {shared.config.prefix}:{shared.scope}:*")
         for key, t in route.targets.items():
             price = "unpriced" if not t.priced else f"${t.input_cost_per_token * 1e6:.3g}/${t.output_cost_per_token * 1e6:.3g} per 1M in/out"  # type: ignore[operator]
             where = f"model group {t.group}" if t.group else f"deployment {t.litellm_model}"

@@ -5,6 +5,11 @@ model served, LiteLLM's ``response_cost`` and what the same tokens would have co
 baseline model (LiteLLM's price map).
 CLI: ``python -m litellm_adapter costs LOG.jsonl`` summarises a log written with ``log_path``
 (or the ``ROUTELLM_COST_LOG`` environment variable).
+
+Fleet totals: a route with ``shared_state`` also adds each row to the fleet's counters in Redis
+(hash ``<prefix>:costs``: counts by served model, decision and route, costs), so
+``python -m litellm_adapter costs --shared-state redis://...`` prints one summary for every
+replica. Rows are sent in the replica's background sync, a fraction of a second later.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections import deque
 from typing import Any, Iterable, Mapping
 
 from litellm.integrations.custom_logger import CustomLogger
+from routellm_plugins.errors import ConfigError
 
 from litellm_adapter.decisions import record_in_request
 
@@ -114,12 +120,67 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def row_counts(row: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, float]]:
+    """One row as increments of the fleet's cost counters: (integer fields, float fields); :func:`fleet_summary_of` reads them back."""
+    ints = {"requests": 1, f"served:{row.get('served')}": 1, f"decision:{row.get('model')}": 1, f"route:{row.get('route')}": 1}
+    for field, flag in (("fallbacks", row.get("fallback")), ("rerouted", row.get("rerouted"))):
+        if flag:
+            ints[field] = 1
+    if row.get("cost") is None or row.get("baseline_cost") is None:
+        ints["unpriced"] = 1
+        return ints, {}
+    return ints, {"cost": float(row["cost"]), "baseline_cost": float(row["baseline_cost"])}
+
+
+def fleet_summary_of(counts: Mapping[str, float]) -> dict[str, Any]:
+    """The fleet's cost counters (a Redis hash, decoded) as a :func:`summarize` dict, plus ``by_route``."""
+    def group(prefix: str) -> dict[str, int]:
+        return dict(sorted((k[len(prefix):], int(v)) for k, v in counts.items() if k.startswith(prefix)))
+
+    cost, baseline = float(counts.get("cost", 0.0)), float(counts.get("baseline_cost", 0.0))
+    saved = baseline - cost
+    return {
+        "requests": int(counts.get("requests", 0)),
+        "by_served": group("served:"),
+        "by_decision": group("decision:"),
+        "by_route": group("route:"),
+        "rerouted": int(counts.get("rerouted", 0)),
+        "fallbacks": int(counts.get("fallbacks", 0)),
+        "unpriced": int(counts.get("unpriced", 0)),
+        "cost": cost,
+        "baseline_cost": baseline,
+        "saved": saved,
+        "saved_pct": (100.0 * saved / baseline) if baseline > 0 else 0.0,
+    }
+
+
+def fleet_summary(shared_state: Any) -> dict[str, Any]:
+    """The fleet's cost summary from Redis; ``shared_state`` is a route's setting (URL, os.environ/NAME or mapping).
+
+    Raises ConfigError for a bad setting and ConnectionError when Redis cannot be reached.
+    """
+    from routellm_plugins.shared_state import COSTS, RedisLink, Unavailable, decode_counts, parse_shared_state
+
+    config = parse_shared_state(shared_state)
+    if config is None:
+        raise ConfigError("fleet_summary needs a shared_state setting (a Redis URL), got None")
+    link = RedisLink(config)
+    try:
+        raw = link.call(lambda r: r.hgetall(f"{config.prefix}:{COSTS}"))
+    except Unavailable as exc:
+        raise ConnectionError(f"{exc} at {config.shown_url}") from None
+    finally:
+        link.close()
+    return fleet_summary_of(decode_counts(raw))
+
+
 def format_summary(s: Mapping[str, Any]) -> str:
-    """The summary as a few human-readable lines."""
+    """The summary as a few human-readable lines (with the request count per route for a fleet summary)."""
     served = ", ".join(f"{k}: {v}" for k, v in s["by_served"].items()) or "none"
     decided = ", ".join(f"{k}: {v}" for k, v in s["by_decision"].items()) or "none"
+    routes = ", ".join(f"{k}: {v}" for k, v in s.get("by_route", {}).items())
     return (
-        f"routed requests: {s['requests']}\n"
+        f"routed requests: {s['requests']}" + (f" (routes: {routes})" if routes else "") + "\n"
         f"  served by: {served}\n"
         f"  decided:   {decided} (router fallbacks: {s['fallbacks']}; served by another model after a LiteLLM fallback: "
         f"{s['rerouted']}; unpriced: {s['unpriced']})\n"
@@ -146,6 +207,13 @@ class CostTracker(CustomLogger):
         self._lock = threading.Lock()
         self._log_path: str | None = None if log_path is None else os.fspath(log_path)
         self._log_path_resolved = log_path is not None
+        self._fleet: dict[str, Any] = {}  # route name -> SharedState of routes with shared_state
+
+    def watch_routes(self, routes: Mapping[str, Any]) -> None:
+        """Also add the rows of these routes (name -> Route) to their fleet's counters when they use shared_state."""
+        fleet = {name: getattr(route.controller, "shared", None) for name, route in routes.items()}
+        with self._lock:
+            self._fleet.update({name: state for name, state in fleet.items() if state is not None})
 
     # ---- rows ---------------------------------------------------------------------------
     def _add(self, kwargs: Mapping[str, Any], response_obj: Any) -> None:
@@ -163,6 +231,12 @@ class CostTracker(CustomLogger):
         except (TypeError, ValueError):
             cost = None
         row = cost_row(record, pt, ct, cost, served if isinstance(served, str) else None, kwargs.get("litellm_call_id"))
+        with self._lock:
+            fleet = self._fleet.get(str(row["route"]))
+        if fleet is not None:
+            from routellm_plugins.shared_state import COSTS
+
+            fleet.count(COSTS, *row_counts(row))
         with self._lock:
             self._rows.append(row)
             path = self._path()

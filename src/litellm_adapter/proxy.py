@@ -119,6 +119,7 @@ class RouteLLMProxyCallback(CostTracker):
                 except Exception as exc:  # noqa: BLE001 - kept, and raised on each request to this route
                     routes[name] = exc
             self._routes = (signature, routes)
+            self.watch_routes({n: r for n, r in routes.items() if isinstance(r, Route)})  # fleet cost counters (shared_state)
             return routes
 
     def route_for(self, group: Any) -> Route | None:

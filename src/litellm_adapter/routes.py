@@ -214,6 +214,15 @@ def _check_keys(name: str, spec: Mapping[str, Any]) -> None:
         raise ConfigError(f"route {name!r}: unknown routing setting(s) {[show(k, limit=40) for k in unknown[:10]]}; known: {known}")
 
 
+def _scoped(cfg: dict[str, Any], route: str) -> dict[str, Any]:
+    """Controller settings whose ``shared_state`` (if any) is scoped to the route name, so each route has its own fleet state."""
+    if cfg.get("shared_state") is not None:
+        from routellm_plugins.shared_state import with_scope
+
+        cfg["shared_state"] = with_scope(cfg["shared_state"], route)
+    return cfg
+
+
 def build_controller(name: str, spec: Mapping[str, Any], router: Any = None) -> RoutingController:
     """The route's controller: ``spec['controller']``, else one built from the controller settings.
 
@@ -225,7 +234,7 @@ def build_controller(name: str, spec: Mapping[str, Any], router: Any = None) -> 
         if not isinstance(given, RoutingController):
             raise ConfigError(f"route {name!r}: controller must be a RoutingController, got {type(given).__name__}")
         return given
-    cfg = {k: v for k, v in spec.items() if k in CONTROLLER_SETTINGS}
+    cfg = _scoped({k: v for k, v in spec.items() if k in CONTROLLER_SETTINGS}, name)
     if router is not None:
         cfg = {k: v for k, v in cfg.items() if k not in ("router", "checkpoint", "embedder")}
         cfg["router"] = router
@@ -358,7 +367,7 @@ def _pool_route(name: str, spec: Mapping[str, Any], groups: Mapping[str, Sequenc
                               f"give costs: {{{group}: {{input_cost_per_token: ..., output_cost_per_token: ...}}}}")
         profile = _profile_for(name, group, t, override, aliases, profiled, router.name)
         pool[group] = {"cost": t.input_cost_per_token + t.output_cost_per_token, "profile": profile}  # type: ignore[operator]
-    cfg = {k: v for k, v in spec.items() if k in CONTROLLER_SETTINGS and k not in ("router", "checkpoint", "embedder", "pool")}
+    cfg = _scoped({k: v for k, v in spec.items() if k in CONTROLLER_SETTINGS and k not in ("router", "checkpoint", "embedder", "pool")}, name)
     try:
         controller = RoutingController(router, pool=pool, **cfg)
     except UnknownModelError as exc:  # a profile name the router lost between the check and here

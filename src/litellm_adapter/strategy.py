@@ -256,5 +256,5 @@ def install_routing(
     if track_costs:
         from litellm_adapter.costs import track_costs as _track
 
-        _track()
+        _track().watch_routes(built)  # routes with shared_state add to the fleet's cost counters
     return strategy

@@ -109,7 +109,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from routellm_plugins.progress import progress_bars
 
-    names = [n.strip() for n in args.routers.split(",") if n.strip()]
+    if args.suite:
+        return _evaluate_suite(args)
+    if not args.benchmark:
+        raise ConfigError("evaluate needs --benchmark NAME|PATH, or --suite for every set at once")
+    default = ",".join(dict.fromkeys([DEFAULT_ROUTER, "mf", "sw_ranking", "random"]))
+    names = [n.strip() for n in (args.routers or default).split(",") if n.strip()]
     bad = [kv for kv in args.checkpoint or [] if "=" not in kv]
     if bad:
         raise InvalidPromptError(f"--checkpoint takes NAME=PATH, got {bad[0]!r}")
@@ -124,16 +129,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_suite(args: argparse.Namespace) -> int:
+    from routellm_plugins.evaluation.suite import SUITE_SETS, format_suite, plot_suite, run_suite
+
+    names = [n.strip() for n in args.routers.split(",") if n.strip()] if args.routers else None
+    sets = [n.strip() for n in args.sets.split(",") if n.strip()] if args.sets else list(SUITE_SETS)
+    result = run_suite(names, data_dir=args.data_dir, sets=sets, progress=_show_progress(args), limit=args.limit)
+    print(format_suite(result))
+    if args.plot:
+        print(f"plot written to {plot_suite(result, args.plot)}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from routellm_plugins.training import TEXT_TRAINED, load_training_data, train_router, train_text_router
+    from routellm_plugins.training import RECIPES, load_training_data, train_router, train_with_recipe
 
     from routellm_plugins.config_io import loads_json
 
     params = loads_json(args.params, "--params")
     if not isinstance(params, dict):
         raise ConfigError(f"--params must be a JSON object of hyper-parameters, got {type(params).__name__}")
-    if args.router in TEXT_TRAINED:
-        router = train_text_router(args.router, args.data_dir, seed=args.seed, progress=True, **params)
+    if args.exclude and args.router != "mixture":
+        raise ConfigError(f"--exclude applies to the mixture router's chat sources, not to {args.router!r}")
+    if args.exclude:
+        params["exclude"] = [x.strip() for x in args.exclude.split(",") if x.strip()]
+    if args.router in RECIPES:
+        router = train_with_recipe(args.router, args.data_dir, seed=args.seed, progress=True, **params)
     else:
         data = load_training_data(args.data_dir, progress=True)
         router = train_router(args.router, data, seed=args.seed, progress=True, **params)
@@ -203,20 +224,27 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_calibrate)
 
     e = sub.add_parser("evaluate", help="APGR / CPT on held-out benchmark prompts, and a cost-quality plot")
-    e.add_argument("--benchmark", required=True, help="gsm8k | mmlu | routerbench | PATH (RouteLLM CSV or MT-Bench question.jsonl)")
-    e.add_argument("--routers", default="mf,sw_ranking,random", help=f"comma-separated router names (of: {', '.join(available_routers())}; default: %(default)s)")
+    e.add_argument("--benchmark", help="gsm8k | mmlu | routerbench | PATH (RouteLLM CSV or MT-Bench question.jsonl)")
+    e.add_argument("--suite", action="store_true", help="every set (MMLU, GSM8K, RouterBench, AlpacaEval, arena_bench_v1) "
+                                                        "for every router and baseline in one run, with a macro average")
+    e.add_argument("--sets", help="with --suite: comma-separated subset of the suite's sets")
+    e.add_argument("--routers", help=f"comma-separated router names (of: {', '.join(available_routers())}), with --suite "
+                                     "also 'length' and 'litellm_complexity' (default: the default router, mf, sw_ranking, random; "
+                                     "with --suite also mixture_permissive, bert and both baselines)")
     e.add_argument("--checkpoint", action="append", metavar="NAME=PATH", help="use PATH for router NAME (repeatable)")
     e.add_argument("--judgements", help="MT-Bench single-judgement JSONL (with PATH = question.jsonl)")
     e.add_argument("--strong-model", help="column/model to treat as strong (default: the better of two)")
     e.add_argument("--weak-model", help="column/model to treat as weak (default: the worse of two)")
     e.add_argument("--data-dir", help="folder of the shared data (default: $ROUTELLM_DATA or ../shared/data)")
-    e.add_argument("--plot", default="out/cost_quality.png", help="PNG path ('' for none; default: %(default)s)")
+    e.add_argument("--plot", default="out/cost_quality.png", help="PNG path ('' for none; default: %(default)s; the suite writes one panel per set)")
     e.add_argument("--limit", type=int, help="evaluate only the first N graded prompts (quick checks)")
     _add_quiet(e)
     e.set_defaults(func=cmd_evaluate)
 
     t = sub.add_parser("train", help="train a router with the bundled recipe (see routellm_plugins.training)")
-    t.add_argument("--router", required=True, choices=["mf", "sw_ranking", "bert", "causal_llm"], help="router to train")
+    t.add_argument("--router", required=True, choices=["mixture", "mf", "sw_ranking", "bert", "causal_llm"], help="router to train")
+    t.add_argument("--exclude", default="", help="mixture only: comma-separated chat sources to leave out, e.g. alpaca_eval "
+                                                 "for a checkpoint free of CC BY-NC data")
     t.add_argument("--data-dir", help="folder of the shared data (default: $ROUTELLM_DATA or ../shared/data)")
     t.add_argument("--out", required=True, help="folder to write the checkpoint to")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")

@@ -75,6 +75,8 @@ def cmd_evaluate_pool(args: argparse.Namespace) -> int:
 
     if args.heldout_tasks:
         return _evaluate_heldout_tasks(args)
+    if args.clusters:
+        return _evaluate_clusters(args)
     names = ["routerbench", "routerdc"] if args.data == "all" else [args.data]
     reports = []
     for name in names:
@@ -115,6 +117,33 @@ def _evaluate_heldout_tasks(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report.rows, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
+    return 0
+
+
+def _evaluate_clusters(args: argparse.Namespace) -> int:
+    """Task separation by a pool's clusters: held-out benchmark prompts, and chat requests by kind."""
+    import numpy as np
+
+    from routellm_plugins.pool.diagnostics import benchmark_separation, chat_separation
+    from routellm_plugins.pool.routers import load_pool
+    from routellm_plugins.pool.sources import embedded_pool_data
+
+    router = load_pool(args.pool)
+    if router.centroids is None:
+        raise ConfigError(f"pool router {router.name!r} has no clusters")
+    test, test_emb = embedded_pool_data("test", args.data_dir)
+    bench = benchmark_separation(router, test.data.groups, test_emb)
+    print(f"held-out (test split) prompts, {bench['prompts']} (at most 300 per task): clusters vs benchmark "
+          f"NMI {bench['nmi']:.3f}, purity {bench['purity']:.3f} (mean over {router.n_clusterings} clusterings)")
+    chat = np.array([s in ("alpaca_eval", "arena_bench_v1") for s in test.sources])
+    train, train_emb = embedded_pool_data("train", args.data_dir)
+    chat_tr = np.array([s in ("alpaca_eval", "arena_bench_v1") for s in train.sources])
+    prompts = [p for p, c in zip(test.data.prompts, chat) if c] + [p for p, c in zip(train.data.prompts, chat_tr) if c]
+    emb = np.concatenate([test_emb[chat], train_emb[chat_tr]])
+    print("chat requests (AlpacaEval + arena_bench_v1, both splits) by keyword kind: mean share of code / maths / chat "
+          "benchmark prompts in the clusters they land in")
+    for kind, row in chat_separation(router, prompts, emb).items():
+        print(f"  {kind:<8} {int(row['requests']):>4} requests: code {row['code']:.2f}  maths {row['maths']:.2f}  chat {row['chat']:.2f}")
     return 0
 
 
@@ -316,6 +345,8 @@ def add_pool_commands(subparsers: Any) -> None:
     p.add_argument("--heldout-tasks", action="store_true",
                    help="leave-one-task-out over RouterBench, RouterDC and the chat sets: gain over each router's prompt-independent policy")
     p.add_argument("--tasks", type=lambda t: [x for x in t.split(",") if x], default=None, help="comma-separated tasks for --heldout-tasks")
+    p.add_argument("--clusters", action="store_true", help="how well a pool's clusters separate task types (default pool: the bundled one)")
+    p.add_argument("--pool", default=None, help="pool folder for --clusters")
     p.set_defaults(func=_guard(cmd_evaluate_pool))
 
     p = subparsers.add_parser("profile", help="add a model to a pool: profile it through LiteLLM, or from graded answers",

@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import time
+from dataclasses import replace
 from typing import Any, Mapping
 
 from routellm_plugins.config_io import read_config
@@ -71,6 +72,11 @@ class RoutingController:
     dropped. ``sticky_sessions`` is the per-conversation policy ("off", "escalate", "first";
     True means "escalate"), keyed by the ``session_id`` given to :meth:`decide`.
 
+    ``shared_state`` (a Redis URL or a mapping, see :mod:`routellm_plugins.shared_state`) shares the
+    adaptive window, sticky sessions and decision counters with every replica using the same
+    Redis, prefix and scope; while Redis is unreachable decisions come from local state and say so
+    in ``reason``. Call :meth:`close` to flush them when done.
+
     Pool routing (UniRoute): give ``pool`` (``{name: cost}``, ``{name: {"cost": c, "profile": p}}`` or
     a list of names priced from the stored profiles or LiteLLM) and one of ``lam`` (cost weight),
     ``target_cost`` (average cost per request) or ``quality_floor`` (average predicted quality).
@@ -110,9 +116,11 @@ class RoutingController:
         window = check_positive_int(window, "window", maximum=MAX_WINDOW)
         self.timeout_s = None if timeout_s is None else check_seconds(timeout_s, "timeout_s")
         ttl = None if session_ttl_s is None else check_seconds(session_ttl_s, "session_ttl_s")
+        shared_config = None
         if shared_state is not None:
-            raise ConfigError(f"shared_state {show_value(shared_state)} needs the Redis state backend, which is not available in "
-                              "this version; leave shared_state unset (state is kept in this process)")
+            from routellm_plugins.shared_state import parse_shared_state
+
+            shared_config = parse_shared_state(shared_state)
         if checkpoint is not None:
             check_path(checkpoint, "checkpoint")
         if embedder is not None and not (isinstance(embedder, (str, os.PathLike)) or callable(embedder)):
@@ -130,7 +138,8 @@ class RoutingController:
         self.fallback = fallback
         self.sticky_policy = policy
         self.max_sessions = max_sessions
-        self.adaptive: AdaptiveThreshold | None = None
+        self.adaptive: Any = None  # AdaptiveThreshold, or FleetThreshold under shared_state
+        self.shared: Any = None  # routellm_plugins.shared_state.SharedState under shared_state
         self._workers: SheddingPool | None = None
         self._log_lock = threading.Lock()
         self._last_overload_log = -math.inf
@@ -139,7 +148,22 @@ class RoutingController:
             self._init_pool(pool, lam, target_cost, quality_floor, threshold, strong_share, adaptive, fallback)
         else:
             self._init_two_model(threshold, strong_share, adaptive, window)
-        self.sessions = SessionMemory(policy, max_sessions, ttl, self._model_ranks())
+        self.sessions: Any = SessionMemory(policy, max_sessions, ttl, self._model_ranks())
+        if shared_config is not None:
+            self._init_shared(shared_config)
+
+    def _init_shared(self, config: Any) -> None:
+        """Keep the adaptive window, sticky sessions and counters in Redis (nothing connects until the first request)."""
+        from routellm_plugins.shared_state import FleetThreshold, SharedSessions, SharedState
+
+        local = self.adaptive
+        self.shared = SharedState(config, self.router.name, window=None if local is None else local.window,
+                                  strong_share=None if local is None else local.strong_share,
+                                  min_seen=50 if local is None else local.min_seen)
+        if local is not None:
+            self.adaptive = FleetThreshold(local, self.shared)
+        if self.sticky_policy != STICKY_OFF:
+            self.sessions = SharedSessions(self.sessions, self.shared)
 
     def _init_two_model(self, threshold: Any, strong_share: Any, adaptive: bool, window: int) -> None:
         if threshold is not None and strong_share is not None:
@@ -256,12 +280,14 @@ class RoutingController:
     def decide(self, text: Any, session_id: str | None = None) -> Decision:
         """The model key for a request whose routing text is ``text``; never raises for bad text or a bad session id."""
         started = time.perf_counter()
+        if self.shared is not None:
+            self.shared.start()  # first request: one round-trip, so a new replica starts from the fleet's threshold
         key, note = session_key(session_id) if self.sticky_policy != STICKY_OFF else (None, None)
         if key is not None:
             prior = self.sessions.reuse(key)
             if prior is not None:
-                return Decision(prior.model, prior.score, prior.threshold, prior.router, time.perf_counter() - started,
-                                fallback=prior.fallback, reason=prior.reason, candidates=prior.candidates, sticky=True)
+                return self._shared_note(Decision(prior.model, prior.score, prior.threshold, prior.router, time.perf_counter() - started,
+                                                  fallback=prior.fallback, reason=prior.reason, candidates=prior.candidates, sticky=True))
         try:
             try:
                 cleaned = clean_prompt(text)
@@ -285,7 +311,37 @@ class RoutingController:
             reason = note if decision.reason is None else f"{decision.reason}; {note}"
             decision = Decision(decision.model, decision.score, decision.threshold, decision.router, decision.latency_s,
                                 fallback=decision.fallback, reason=reason, candidates=decision.candidates)
-        return decision
+        return self._shared_note(decision)
+
+    def _shared_note(self, decision: Decision) -> Decision:
+        """Under shared_state: count the decision for the fleet, and flag it when Redis was unreachable."""
+        shared = self.shared
+        if shared is None:
+            return decision
+        from routellm_plugins.shared_state import DECISIONS, UNAVAILABLE_NOTE
+
+        down = not shared.available
+        counts = {"requests": 1, f"model:{decision.model}": 1}
+        for name, flag in (("fallback", decision.fallback), ("sticky", decision.sticky), ("shared_state_unavailable", down)):
+            if flag:
+                counts[name] = 1
+        shared.count(DECISIONS, counts)
+        if not down:
+            return decision
+        return replace(decision, reason=UNAVAILABLE_NOTE if decision.reason is None else f"{decision.reason}; {UNAVAILABLE_NOTE}")
+
+    def fleet_stats(self) -> dict[str, Any]:
+        """Under shared_state: the fleet's decision counters (None while Redis is unreachable) and this replica's link counters."""
+        if self.shared is None:
+            return {}
+        from routellm_plugins.shared_state import DECISIONS
+
+        return {"decisions": self.shared.read_counts(DECISIONS), **self.shared.stats()}
+
+    def close(self) -> None:
+        """Release shared state: send what is queued to Redis and stop its sync thread (no-op without shared_state)."""
+        if self.shared is not None:
+            self.shared.close()
 
     async def adecide(self, text: Any, session_id: str | None = None) -> Decision:
         """Async :meth:`decide`: scoring runs in a worker thread so the event loop keeps serving."""

@@ -1,8 +1,9 @@
 """The main job on bundled defaults: route the bundled sample prompts and report cost and quality.
 
-The sample (``assets/sample_prompts.jsonl``) holds real prompts with the recorded correctness
-of GPT-4 (strong) and Mixtral-8x7B (weak): 200 from RouteLLM's MMLU held-out fold and 200 from
-its GSM8K file (Apache-2.0, RouteLLM project); none was used to train the bundled routers.
+The sample (``assets/sample_prompts.jsonl``, built by ``scripts/make_sample.py``) holds 350 real
+prompts with the recorded quality in [0, 1] of GPT-4-1106 (strong) and Mixtral-8x7B (weak):
+150 open chat prompts (arena_bench_v1, Apache-2.0), 75 MMLU (held-out fold) and 75 GSM8K
+prompts (RouteLLM, Apache-2.0), and 50 MBPP coding tasks (RouterBench test split, MIT).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _sample_rows() -> tuple[dict, ...]:
 
 
 def sample_prompts() -> list[dict]:
-    """The bundled sample: dicts with prompt, source, strong_correct, weak_correct."""
+    """The bundled sample: dicts with prompt, source, licence, strong_quality, weak_quality."""
     return [dict(r) for r in _sample_rows()]
 
 
@@ -53,8 +54,8 @@ def run_demo(router_name: str | None = None, strong_share: float = 0.5, limit: i
     chosen = choose_strong(scores, threshold)
     decisions = [Decision(STRONG if m else WEAK, float(s), threshold, router.name, 0.0) for s, m in zip(scores, chosen)]
     strong = np.array([d.model == "strong" for d in decisions])
-    qs = np.array([r["strong_correct"] for r in rows], dtype=float)
-    qw = np.array([r["weak_correct"] for r in rows], dtype=float)
+    qs = np.array([r["strong_quality"] for r in rows], dtype=float)
+    qw = np.array([r["weak_quality"] for r in rows], dtype=float)
     routed_q = np.where(strong, qs, qw)
     cost = np.where(strong, COST_PER_CALL["strong"], COST_PER_CALL["weak"]).sum()
     all_strong_cost = COST_PER_CALL["strong"] * len(rows)

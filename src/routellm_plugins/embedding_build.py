@@ -200,7 +200,6 @@ def build_model(folder: Path, variant: str = "fp32", params: dict[str, np.ndarra
     ``params``: calibrated per-layer tensors the variant's int8 layers need (see :func:`_dense`);
     ``calibration_outputs``: also output every dense layer's input (to collect activation ranges).
     """
-    import onnx
     from onnx import TensorProto, helper
 
     plan, params = _plan(variant), params or {}

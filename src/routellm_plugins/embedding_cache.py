@@ -27,6 +27,12 @@ def embed_cached(prompts: Sequence[str], embedder: Embedder | None = None, cache
     backend = getattr(emb, "backend", "torch")
     if backend != "torch":  # torch keys stay as before, so existing caches remain valid
         h.update(f"|backend={backend}|{getattr(emb, 'model_file', None) or ''}".encode())
+        precision = getattr(emb, "precision", "fp32")
+        if precision != "fp32":  # fp32 keys stay as before (same numbers as the earlier shipped model)
+            h.update(f"|precision={precision}".encode())
+        precision = getattr(emb, "precision", None)
+        if precision not in (None, "fp32"):  # int8 rows differ from fp32 ones: never share a cache file
+            h.update(f"|precision={precision}".encode())
     for p in prompts:
         h.update(hashlib.sha1(p.encode("utf-8", "replace")).digest())
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 ROUTERS: dict[str, str] = {
     "random": "routellm_plugins.routers.random_router:RandomRouter",
     "mf": "routellm_plugins.routers.mf:MatrixFactorizationRouter",
+    "mixture": "routellm_plugins.routers.mixture:MixtureRouter",
+    # the same router trained without AlpacaEval (CC BY-NC 4.0): permissive licences only
+    "mixture_permissive": "routellm_plugins.routers.mixture:MixtureRouter",
     "sw_ranking": "routellm_plugins.routers.sw_ranking:SWRankingRouter",
     "bert": "routellm_plugins.routers.bert:BertRouter",
     "causal_llm": "routellm_plugins.routers.causal_llm:CausalLLMRouter",
@@ -29,7 +32,7 @@ ROUTERS: dict[str, str] = {
     "pool_zero": "routellm_plugins.pool.routers:ZeroRouter",
 }
 #: The router used when none is named: ``load_router()``, the CLI without ``--router``, every adapter.
-DEFAULT_ROUTER = "mf"
+DEFAULT_ROUTER = "mixture"
 #: Routers whose bundled checkpoint lives under another router's folder.
 BUNDLED_ALIASES = {"uniroute_kmeans": "uniroute", "uniroute_map": "uniroute", "pool_knn": "uniroute", "pool_zero": "uniroute"}
 #: Routers that need no checkpoint to run.
@@ -114,6 +117,8 @@ def load_router(
         router = cls(**overrides)
     else:
         router = cls.load(checkpoint if checkpoint is not None else bundled_checkpoint(name), **overrides)
+    if name != cls.name:  # a registered variant (e.g. mixture_permissive) reports its own name in decisions
+        router.name = name
     if threshold is not None:
         router.threshold = check_threshold(threshold)
     return router

@@ -69,6 +69,10 @@ class SessionMemory:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def rank(self, model_key: str) -> float | None:
+        """The model's rank for "escalate" (higher = stronger), None for a key without one."""
+        return self._rank(model_key)
+
     def _get(self, key: str) -> Decision | None:
         entry = self._entries.get(key)
         if entry is None:
@@ -94,6 +98,16 @@ class SessionMemory:
         with self._lock:
             return self._get(key)
 
+    def remembered(self, key: str) -> Decision | None:
+        """The decision remembered for ``key`` (any policy), or None; restarts its idle time."""
+        with self._lock:
+            return self._get(key)
+
+    def remember(self, key: str, decision: Decision) -> None:
+        """Store ``decision`` for ``key`` (a cache of what the fleet agreed on, under shared state)."""
+        with self._lock:
+            self._put(key, decision)
+
     def settle(self, key: str, decision: Decision) -> Decision:
         """The decision to serve for this turn, given this turn's own ``decision``; updates the memory.
 
@@ -104,20 +118,38 @@ class SessionMemory:
         if self.policy == STICKY_OFF:
             return decision
         with self._lock:
-            prior = self._get(key)
-            if self.policy == STICKY_FIRST:
-                if prior is None:
-                    if not decision.fallback:
-                        self._put(key, decision)
-                    return decision
-                return replace(prior, sticky=True, latency_s=decision.latency_s)
-            # escalate
-            rank = self._rank(decision.model)
-            floor = None if prior is None else self._rank(prior.model)
-            if floor is not None and rank is not None and rank < floor:
-                note = f"escalate: kept {prior.model!r} from an earlier turn (this turn chose {decision.model!r})"
-                reason = note if decision.reason is None else f"{decision.reason}; {note}"
-                return replace(decision, model=prior.model, sticky=True, reason=reason)
-            if not decision.fallback and (floor is None or (rank is not None and rank > floor)):
+            served, store = resolve(self.policy, self._rank, self._get(key), decision)
+            if store:
                 self._put(key, decision)
-            return decision
+            return served
+
+
+def resolve(policy: str, rank: Callable[[str], float | None], prior: Decision | None, decision: Decision) -> tuple[Decision, bool]:
+    """(decision to serve, whether to remember this turn's ``decision``) under ``policy``, given the remembered ``prior``.
+
+    The one rule shared by the in-process memory and the fleet's (``routellm_plugins.shared_state``).
+    """
+    if policy == STICKY_OFF:
+        return decision, False
+    if policy == STICKY_FIRST:
+        if prior is None:
+            return decision, not decision.fallback
+        return replace(prior, sticky=True, latency_s=decision.latency_s), False
+    # escalate
+    this = rank(decision.model)
+    floor = None if prior is None else rank(prior.model)
+    if prior is not None and floor is not None and this is not None and this < floor:
+        note = f"escalate: kept {prior.model!r} from an earlier turn (this turn chose {decision.model!r})"
+        reason = note if decision.reason is None else f"{decision.reason}; {note}"
+        return replace(decision, model=prior.model, sticky=True, reason=reason), False
+    return decision, not decision.fallback and (floor is None or (this is not None and this > floor))
+
+
+def outranks(rank: Callable[[str], float | None], a: Decision | None, b: Decision | None) -> bool:
+    """True when remembered decision ``a`` ranks above ``b`` (a missing one ranks lowest)."""
+    if a is None:
+        return False
+    if b is None:
+        return True
+    ra, rb = rank(a.model), rank(b.model)
+    return ra is not None and (rb is None or ra > rb)

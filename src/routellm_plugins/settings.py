@@ -49,7 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sticky_sessions", STICKY_OFF, "controller", "per-conversation policy: 'off', 'escalate' or 'first' (see STICKY_POLICIES); true means 'escalate'"),
     Setting("max_sessions", 10_000, "controller", "conversations remembered for sticky sessions, 1 to 1,000,000 (least recently used dropped)"),
     Setting("session_ttl_s", None, "controller", "seconds a conversation may stay idle before sticky sessions forget it; default: kept until evicted"),
-    Setting("shared_state", None, "controller", "'redis://host:port/db' to share thresholds, sessions and counters across replicas (needs the Redis state backend); default in-process"),
+    Setting("shared_state", None, "controller", "'redis://host:port/db' (or os.environ/NAME, or {url, prefix, scope, timeout_s, retry_after_s, sync_every_s}): one adaptive threshold, sticky sessions and counters for every replica using that Redis; while it is unreachable each replica decides from its own state and says so; default: state kept in the process"),
     Setting("pool", None, "controller", "pool routing (UniRoute): {name: cost} or names of profiled models"),
     Setting("lam", None, "controller", "pool routing: weight of cost against predicted quality"),
     Setting("target_cost", None, "controller", "pool routing: average cost per request to hold (instead of lam)"),

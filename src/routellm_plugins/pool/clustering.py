@@ -85,10 +85,14 @@ def ensemble_seed(seed: int, block: int) -> int:
 
 
 def kmeans_ensemble(x: np.ndarray, k: int, n_clusterings: int = 1, *, seed: int = 0) -> np.ndarray:
-    """``n_clusterings`` K-means runs (seeds :func:`ensemble_seed`) stacked: centroids (n_clusterings * k, d) float32."""
+    """``n_clusterings`` K-means runs (seeds :func:`ensemble_seed`) stacked: centroids (n_clusterings * k, d) float32.
+
+    One clustering keeps the best of 4 initialisations; in an ensemble each member has one (the ensemble averages them).
+    """
     if not isinstance(n_clusterings, (int, np.integer)) or n_clusterings < 1:
         raise ConfigError(f"n_clusterings must be an integer >= 1, got {n_clusterings!r}")
-    return np.concatenate([kmeans(x, k, seed=ensemble_seed(seed, b))[0] for b in range(int(n_clusterings))])
+    n_init = 4 if n_clusterings == 1 else 1
+    return np.concatenate([kmeans(x, k, seed=ensemble_seed(seed, b), n_init=n_init)[0] for b in range(int(n_clusterings))])
 
 
 def blocks(centroids: np.ndarray, n_clusterings: int) -> list[np.ndarray]:

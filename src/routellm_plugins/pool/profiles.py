@@ -53,11 +53,21 @@ def check_prior(prior: Any) -> float | str:
         raise ConfigError(f"prior (shrinkage weight) must be {AUTO_PRIOR!r} or a finite number >= 0, got {prior!r}") from None
 
 
-_LGAMMA = np.frompyfunc(math.lgamma, 1, 1)
+def _lgamma(x: np.ndarray) -> np.ndarray:
+    """log Gamma(x) for x > 0, vectorised: Stirling's series at x + 8, shifted back by the recurrence (error < 1e-10)."""
+    x = np.asarray(x, dtype=np.float64)
+    shift = np.zeros_like(x)
+    z = x.copy()
+    for _ in range(8):
+        shift += np.log(z)
+        z += 1.0
+    inv, inv2 = 1.0 / z, 1.0 / (z * z)
+    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)))
+    return (z - 0.5) * np.log(z) - z + 0.5 * math.log(2 * math.pi) + series - shift
 
 
 def _betaln(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (_LGAMMA(a) + _LGAMMA(b) - _LGAMMA(a + b)).astype(np.float64)
+    return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
 
 
 def eb_prior(sums: np.ndarray, counts: np.ndarray, target: np.ndarray, grid: np.ndarray = EB_GRID) -> np.ndarray:
@@ -87,14 +97,17 @@ def _half(values: Any) -> np.ndarray:
 
 
 def additive_fit(sums: np.ndarray, counts: np.ndarray, cell_source: np.ndarray | None = None,
-                 iters: int = 100) -> np.ndarray:
-    """Fitted mean quality (cells, m) of the model: quality of model j in cell c ~ a[c] + g[source(c)] * b[j].
+                 iters: int = 100, *, levels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Fitted mean quality (cells, m): quality of model j in cell c ~ a[c] + level of j in source(c).
 
-    ``a`` is the cell's level, ``b`` the model's level (weighted mean 0) and ``g`` how widely the
-    source spreads models apart (count-weighted mean 1; one source: g = 1). Least squares weighted
-    by the graded counts, by alternating updates. This is what puts sources with different scales
-    (exam accuracy, win rate against a baseline, judge scores) side by side, and what fills the
-    cells a model was not graded in. Clipped to [0, 1].
+    The model's level in a source it was graded on is its own (weighted) mean deviation there; in a
+    source it was not graded on, g[source] * b[j], shrunk toward 0 by how well b[j] predicts the
+    sources of models graded on several (empirical Bayes); for a model graded on one source only,
+    never above the best model graded on that source. ``a`` is the cell's level, ``b`` the
+    model's overall level and ``g`` how widely the source spreads models apart, fitted by weighted
+    alternating least squares (one source: plain a[c] + b[j]). This is what puts sources with
+    different scales (exam accuracy, win rate against a baseline, judge scores) side by side, and
+    what fills the cells a model was not graded in. Clipped to [0, 1]. ``levels=True`` also returns ``a``.
     """
     counts = np.asarray(counts, dtype=np.float64)
     n_cells, m = counts.shape
@@ -121,7 +134,7 @@ def additive_fit(sums: np.ndarray, counts: np.ndarray, cell_source: np.ndarray |
             g_new, b_new = g_new / scale, b_new * scale
         else:
             g_new = g
-        done = np.allclose(b_new, b, atol=1e-7) and np.allclose(g_new, g, atol=1e-7)
+        done = float(np.abs(b_new - b).max(initial=0.0)) < 1e-6 and float(np.abs(g_new - g).max(initial=0.0)) < 1e-6
         b, g = b_new, g_new
         if done:
             break
@@ -130,7 +143,30 @@ def additive_fit(sums: np.ndarray, counts: np.ndarray, cell_source: np.ndarray |
         for c in np.flatnonzero(np.isnan(a)):
             same = ~np.isnan(a) & (src == src[c])
             a[c] = a[same].mean() if same.any() else (np.nanmean(a) if (~np.isnan(a)).any() else 0.5)
-    return np.clip(a[:, None] + g[src][:, None] * b[None, :], 0.0, 1.0)
+    if n_src == 1:
+        fit = np.clip(a[:, None] + b[None, :], 0.0, 1.0)
+        return (fit, a) if levels else fit
+    # Per model and source: its own level d where graded; elsewhere the shrunk prediction g * b * shrink,
+    # shrink = tau2 / (tau2 + sigma2 / sources graded): a model seen on one source says little about others.
+    n_s = np.zeros((n_src, m))
+    np.add.at(n_s, src, counts)
+    dev = np.zeros((n_src, m))
+    np.add.at(dev, src, counts * (y - a[:, None]))
+    seen = n_s > 0
+    d = np.where(seen, dev / np.maximum(n_s, 1e-12), 0.0)
+    pred = g[:, None] * b[None, :]
+    n_seen = seen.sum(0)
+    multi = seen & (n_seen >= 2)[None, :]
+    sigma2 = float(((d - pred)[multi] ** 2).mean()) if multi.any() else 0.0
+    tau2 = float((col * b * b).sum() / max(col.sum(), 1e-12))
+    shrink = np.where(n_seen > 0, tau2 / np.maximum(tau2 + sigma2 / np.maximum(n_seen, 1), 1e-12), 0.0)
+    guess = pred * shrink[None, :]
+    # ... and, for a model graded on one source only, never above the best model graded on that source.
+    hi = np.where(seen, d, -np.inf).max(1, keepdims=True)
+    guess = np.where(np.isfinite(hi) & (n_seen < 2)[None, :], np.minimum(guess, hi), guess)
+    level = np.where(seen, d, guess)
+    fit = np.clip(a[:, None] + level[src], 0.0, 1.0)
+    return (fit, a) if levels else fit
 
 
 def parse_score(value: Any, where: str) -> float:
@@ -388,8 +424,11 @@ class LLMProfiles:
         or with ``parents`` (k,) grouping the clusters, its parent group's (shrunk) mean, so a small
         cluster borrows from similar prompts rather than from the whole pool.
         Several sources: the same per (cluster, source) cell, toward the additive estimate
-        level(cell) + spread(source) * level(model) (:func:`additive_fit`; it fills cells a model was not graded in),
-        then averaged over the cluster's sources weighted by their share of its prompts.
+        level(cell) + level(model in that source) (:func:`additive_fit`; it fills cells a model was not
+        graded in). A cluster's quality is then its level (the cell levels averaged by their share of its
+        prompts) plus the model's deviation from the cell levels, averaged over the cells weighted by the
+        model's graded prompts there plus one pseudo-prompt spread by share: a model profiled on some
+        sources only is judged by what it was graded on.
         ``prior="auto"``: each model's own prior weight by empirical Bayes (:func:`eb_prior`), so a
         model whose quality varies a lot across clusters is shrunk less (no tuning, no retraining).
         """
@@ -397,14 +436,17 @@ class LLMProfiles:
         cell, n_cells, n_src = self._cells(labels, k)
         if n_src > 1:
             sums, counts = self._sums(cell, n_cells)
-            target = additive_fit(sums, counts, np.arange(n_cells) % n_src)
+            target, level = additive_fit(sums, counts, np.arange(n_cells) % n_src, levels=True)
             weight = eb_prior(sums, counts, target)[None, :] if prior == AUTO_PRIOR else float(prior)
             q_cell = (sums + weight * target) / np.maximum(counts + weight, 1e-12)
             share = np.bincount(cell, minlength=n_cells).reshape(k, n_src).astype(np.float64)
             empty = share.sum(1) == 0
             share[empty] = np.bincount(cell % n_src, minlength=n_src)  # an empty cluster: the overall source mix
             share /= share.sum(1, keepdims=True)
-            return np.einsum("ks,ksm->km", share, q_cell.reshape(k, n_src, -1))
+            base = (share * level.reshape(k, n_src)).sum(1)
+            dev = (q_cell - level[:, None]).reshape(k, n_src, -1)
+            w = counts.reshape(k, n_src, -1) + share[:, :, None]
+            return np.clip(base[:, None] + (w * dev).sum(1) / w.sum(1), 0.0, 1.0)
         sums, counts = self._sums(labels, k)
         if parents is None:
             target = np.broadcast_to(self.mean_quality()[None, :], sums.shape)

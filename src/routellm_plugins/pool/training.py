@@ -128,8 +128,9 @@ def build_profiles(data: GradedSet, embeddings: np.ndarray, rep_index: np.ndarra
 def fit_pool(data: GradedSet, embeddings: np.ndarray, settings: PoolSettings, *, rep_index: np.ndarray | None = None,
              train_models: Sequence[str] | None = None, costs: np.ndarray | None = None, answers: dict[str, str] | None = None,
              cost_unit: str = "USD/request", grading: dict[str, str] | None = None,
-             references: dict[str, str] | None = None) -> dict[str, PoolRouter]:
-    """Fit one pool on ``data`` and return it served by every variant (uniroute_kmeans, uniroute_map, pool_knn, pool_zero).
+             references: dict[str, str] | None = None, variants: Sequence[str] | None = None) -> dict[str, PoolRouter]:
+    """Fit one pool on ``data`` and return it served by every variant (uniroute_kmeans, uniroute_map, pool_knn, pool_zero),
+    or only by ``variants`` (the learned map is trained only when ``uniroute_map`` is among them).
 
     K-means uses all training prompts (no model labels); profiles cover every model of
     ``data`` on ``rep_index``; the learned map sees only ``train_models``' scores, so the
@@ -149,9 +150,14 @@ def fit_pool(data: GradedSet, embeddings: np.ndarray, settings: PoolSettings, *,
               "n_clusterings": settings.n_clusterings}
     km = UniRouteKMeans(**common).fit(profiles, centroids=centroids)
     psi = km._unit_quality()[:, tcols]  # the training LLMs' feature vectors, exactly as served
-    cmap = train_cluster_map(emb, data.scores[:, tcols], psi, centroids, blocks=settings.n_clusterings, **settings.map_kwargs())
+    wanted = set(variants) if variants is not None else None
+    cmap = None
+    if wanted is None or UniRouteLearnedMap.name in wanted:
+        cmap = train_cluster_map(emb, data.scores[:, tcols], psi, centroids, blocks=settings.n_clusterings, **settings.map_kwargs())
     out: dict[str, PoolRouter] = {}
     for cls in (UniRouteKMeans, UniRouteLearnedMap, KNNRouter, ZeroRouter):
+        if wanted is not None and cls.name not in wanted:
+            continue
         r = cls(**common)
         r.fit(profiles, centroids=centroids, cluster_map=cmap, parents=km.parents)
         r.info = {"train_models": train_models, "settings": settings.as_dict()}
@@ -198,7 +204,7 @@ class CVResult:
 
 def cross_validate(data: GradedSet, embeddings: np.ndarray, grid: dict[str, Sequence[Any]], *, score_fn: Callable[..., dict[str, float]],
                    n_folds: int = 5, held_out_sets: Sequence[Sequence[str]] = (), base: PoolSettings | None = None,
-                   costs: np.ndarray | None = None) -> CVResult:
+                   costs: np.ndarray | None = None, variants: Sequence[str] | None = None) -> CVResult:
     """Grid search with prompt folds (stable hash) x model hold-out sets, all inside ``data`` (the training split).
 
     ``score_fn(routers, test_data, test_emb, held_out, costs)`` returns {variant: score} for one split.
@@ -215,7 +221,7 @@ def cross_validate(data: GradedSet, embeddings: np.ndarray, grid: dict[str, Sequ
             dtr, dte = data.subset(tr), data.subset(te)
             for held in held_out_sets or [()]:
                 train_models = [m for m in data.models if m not in held]
-                routers = fit_pool(dtr, embeddings[tr], s, train_models=train_models, costs=costs)
+                routers = fit_pool(dtr, embeddings[tr], s, train_models=train_models, costs=costs, variants=variants)
                 for name, v in score_fn(routers, dte, embeddings[te], list(held), costs).items():
                     acc.setdefault(name, []).append(v)
         result.scores.append((dict(zip(keys, values)), {n: float(np.mean(v)) for n, v in acc.items()}))

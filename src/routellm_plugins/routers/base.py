@@ -39,6 +39,8 @@ class Router(ABC):
         self.threshold = None if threshold is None else check_threshold(threshold)
         self.checkpoint_path: Path | None = None
         self.calibration: dict[str, Any] = {}
+        #: Where the checkpoint came from: training sources with licences and splits, recipe, settings.
+        self.provenance: dict[str, Any] = {}
         #: Scores of the calibration prompts, kept so a new strong share needs no re-scoring.
         self.calibration_scores: np.ndarray | None = None
 
@@ -126,6 +128,8 @@ class Router(ABC):
         """Write the router to folder ``path`` as safetensors + JSON."""
         config, tensors = self._state()
         config = {**config, "threshold": self.threshold, "calibration": self.calibration}
+        if self.provenance:
+            config["provenance"] = self.provenance
         if self.calibration_scores is not None:
             tensors = {**tensors, CALIBRATION_TENSOR: self.calibration_scores.astype(np.float32)}
         return save_checkpoint(path, self.name, config, tensors)
@@ -135,6 +139,7 @@ class Router(ABC):
         """Read a router saved by :meth:`save`; ``overrides`` replace saved settings (e.g. embedder)."""
         config, tensors = load_checkpoint(path, kind=cls.name)
         calibration = config.pop("calibration", {}) or {}
+        provenance = config.pop("provenance", {}) or {}
         cal_scores = tensors.pop(CALIBRATION_TENSOR, None)
         try:
             router = cls._from_state(config, tensors, **overrides)
@@ -147,6 +152,7 @@ class Router(ABC):
                 raise
             raise CheckpointError(f"checkpoint {str(path)!r} does not fit router {cls.name!r}: {exc}") from exc
         router.calibration = calibration
+        router.provenance = provenance if isinstance(provenance, dict) else {}
         router.calibration_scores = None if cal_scores is None else cal_scores.astype(np.float64)
         router.checkpoint_path = Path(path)
         return router

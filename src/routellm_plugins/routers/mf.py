@@ -9,7 +9,6 @@ half a win), so the score is an affine map of the expected quality gain of the s
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -85,12 +84,26 @@ class MatrixFactorizationRouter(Router):
             )
         return self.models_.index(target)
 
-    def with_pair(self, strong_model: str, weak_model: str) -> "MatrixFactorizationRouter":
-        """Point this router at another known (or aliased) pair; raises UnknownModelError otherwise."""
+    def with_pair(self, strong_model: str, weak_model: str, *, calibrate: bool = True) -> "MatrixFactorizationRouter":
+        """A new router scoring another known (or aliased) pair; this one is left unchanged.
+
+        With ``calibrate`` the copy gets its own calibration on the bundled sample (same strong share
+        as this router's, default 50 %); without it, it has no default threshold and refuses
+        ``strong_share`` until :meth:`calibrate` is called. Unknown names raise UnknownModelError.
+        """
+        import copy
+
         self.resolve_model(strong_model)
         self.resolve_model(weak_model)
-        self.strong_model, self.weak_model = strong_model, weak_model
-        return self
+        other = copy.copy(self)
+        other.strong_model, other.weak_model = strong_model, weak_model
+        other.threshold, other.calibration, other.calibration_scores = None, {}, None
+        if calibrate:
+            from routellm_plugins.demo import sample_prompts
+
+            share = float(self.calibration.get("strong_share", 0.5)) if self.calibration else 0.5
+            other.calibrate([r["prompt"] for r in sample_prompts()], share)
+        return other
 
     # ---- scoring -------------------------------------------------------------------
     def _phi(self, x: np.ndarray) -> np.ndarray:
@@ -132,122 +145,10 @@ class MatrixFactorizationRouter(Router):
         validation: Sequence[tuple[GradedSet, np.ndarray]] | None = None,
         progress: bool = False,
     ) -> "MatrixFactorizationRouter":
-        """Train on graded sets (with their precomputed embeddings, else embedded here).
+        """Train on graded sets (with their precomputed embeddings, else embedded here): see :mod:`routellm_plugins.training.mf`."""
+        from routellm_plugins.training.mf import fit_mf
 
-        Every pair of models graded on the same prompt is a soft comparison. Each set's
-        rows share ``set_weights[k]`` (default: equal per set). ``validation`` sets are
-        scored on the strong/weak pair after each epoch; the best epoch's weights are kept.
-        """
-        import torch
-
-        from routellm_plugins.data.graded import concat
-        from routellm_plugins.evaluation import apgr, cost_quality_curve
-
-        if not sets:
-            raise ConfigError("mf.fit needs at least one graded set")
-        if embeddings is None:
-            embeddings = [self.featurizer.embedder(s.prompts) for s in sets]
-        data = concat(list(sets))
-        self.models_ = list(data.models)
-        for m in (self.strong_model, self.weak_model):
-            self.resolve_model(m)
-        all_prompts = data.prompts
-        self.featurizer.fit_standardiser(all_prompts)
-        x = self.featurizer.combine(np.concatenate(list(embeddings)), all_prompts)
-        weights = np.asarray(set_weights if set_weights is not None else [1.0] * len(sets), dtype=np.float64)
-        row_w = np.concatenate([np.full(len(s), w / len(s)) for s, w in zip(sets, weights)])
-        row_w = row_w / row_w.mean()
-
-        torch.manual_seed(self.seed)
-        gen = torch.Generator().manual_seed(self.seed)
-        d_in, m = x.shape[1], len(self.models_)
-        layers: list[torch.nn.Module] = []
-        if self.hidden:
-            layers += [torch.nn.Linear(d_in, self.hidden), torch.nn.GELU(), torch.nn.Dropout(self.dropout), torch.nn.Linear(self.hidden, self.dim)]
-        else:
-            layers += [torch.nn.Linear(d_in, self.dim)]
-        proj = torch.nn.Sequential(*layers)
-        v = torch.nn.Parameter(torch.randn(m, self.dim, generator=gen) / math.sqrt(self.dim))
-        c = torch.nn.Parameter(torch.zeros(m))
-        params = [*proj.parameters(), v, c]
-        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-
-        X = torch.from_numpy(x)
-        Y = torch.from_numpy(np.nan_to_num(data.scores, nan=0.0)).float()
-        G = torch.from_numpy(~np.isnan(data.scores)).float()
-        W = torch.from_numpy(row_w).float()
-        a, b = self.models_.index(canonical_model(self.strong_model)), self.models_.index(canonical_model(self.weak_model))
-        upper = torch.triu(torch.ones(m, m), diagonal=1)
-        pair_w = upper.clone()
-        pair_w[min(a, b), max(a, b)] += self.target_pair_weight
-
-        def batch_loss(idx: torch.Tensor) -> torch.Tensor:
-            s = proj(X[idx]) @ v.T + c
-            diff = s[:, :, None] - s[:, None, :]
-            target = 0.5 + (Y[idx][:, :, None] - Y[idx][:, None, :]) / 2
-            mask = G[idx][:, :, None] * G[idx][:, None, :] * pair_w
-            bce = torch.nn.functional.binary_cross_entropy_with_logits(diff, target, reduction="none")
-            per_row = (bce * mask).sum((1, 2)) / mask.sum((1, 2)).clamp(min=1.0)
-            return (per_row * W[idx]).mean()
-
-        def val_score() -> float:
-            if not validation:
-                return float("nan")
-            proj.eval()
-            vals = []
-            with torch.no_grad():
-                for vs, ve in validation:
-                    xv = torch.from_numpy(self.featurizer.combine(ve, vs.prompts))
-                    s = (proj(xv) @ v.T + c).numpy()
-                    p = s[:, a] - s[:, b]
-                    qs, qw = vs.column(self.strong_model), vs.column(self.weak_model)
-                    ok = ~(np.isnan(qs) | np.isnan(qw))
-                    vals.append(apgr(cost_quality_curve(p[ok], qs[ok], qw[ok])))
-            proj.train()
-            return float(np.mean(vals))
-
-        n = len(X)
-        best, best_state, bad = -np.inf, None, 0
-        epochs = range(self.epochs)
-        if progress:
-            from tqdm import tqdm
-
-            epochs = tqdm(epochs, desc="mf epochs")
-        self.history_ = []
-        for epoch in epochs:
-            proj.train()
-            perm = torch.randperm(n, generator=gen)
-            total = 0.0
-            for start in range(0, n, self.batch_size):
-                idx = perm[start : start + self.batch_size]
-                loss = batch_loss(idx)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-            score = val_score()
-            self.history_.append({"epoch": epoch, "loss": total / n, "val_apgr": score})
-            if validation:
-                if score > best + 1e-4:
-                    best, bad = score, 0
-                    best_state = ([p.detach().clone() for p in proj.parameters()], v.detach().clone(), c.detach().clone())
-                else:
-                    bad += 1
-                    if bad >= self.patience:
-                        break
-        if best_state is not None:
-            with torch.no_grad():
-                for p, saved in zip(proj.parameters(), best_state[0]):
-                    p.copy_(saved)
-                v.data.copy_(best_state[1])
-                c.data.copy_(best_state[2])
-        lin = [l for l in proj if isinstance(l, torch.nn.Linear)]
-        w: dict[str, np.ndarray] = {"v": v.detach().numpy().copy(), "c": c.detach().numpy().copy()}
-        if self.hidden:
-            w |= {"w1": lin[0].weight.detach().numpy().copy(), "b1": lin[0].bias.detach().numpy().copy()}
-        w |= {"w2": lin[-1].weight.detach().numpy().copy(), "b2": lin[-1].bias.detach().numpy().copy()}
-        self.weights_ = w
-        return self
+        return fit_mf(self, sets, embeddings, set_weights=set_weights, validation=validation, progress=progress)
 
     # ---- persistence ---------------------------------------------------------------
     _HPARAMS = ("strong_model", "weak_model", "model_aliases", "dim", "hidden", "use_text_features", "epochs", "lr",

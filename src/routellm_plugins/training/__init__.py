@@ -26,13 +26,34 @@ MMLU_TEST_FOLD = 0
 MMLU_VALIDATION_FOLD = 1
 N_FOLDS = 5
 ROUTERDC_TRAIN_FILES = ("gsm8k-train", "arc_challenge_train", "humaneval_train", "MATH_prealgebra", "cmmlu_train")
-TRAINABLE = ("mf", "sw_ranking", "bert", "causal_llm")
-#: Routers trained on prompt text (not cached embeddings): name -> "module:function" taking
+TRAINABLE = ("mf", "sw_ranking", "bert", "causal_llm", "mixture")
+#: Routers whose recipe reads the data folder itself: name -> "module:function" taking
 #: ``(data_dir, *, seed, progress, **params)`` and returning a fitted router.
-TEXT_TRAINED = {
+RECIPES = {
     "bert": "routellm_plugins.training.bert:train_bert",
     "causal_llm": "routellm_plugins.training.causal_llm:train_causal_llm",
+    "mixture": "routellm_plugins.training.mixture:train_mixture",
 }
+#: The exam recipe's sources (``mf``, ``sw_ranking``, ``bert``, ``causal_llm``): name, origin, licence, split.
+EXAM_SOURCES = (
+    ("mmlu", "RouteLLM evaluation data (lm-sys/RouteLLM), MMLU", "Apache-2.0",
+     "training: folds 2-4 of sha1(prompt) mod 5; validation: fold 1; fold 0 is never trained on"),
+    ("routerbench", "RouterBench (withmartian/routerbench), ARC-Challenge and MBPP", "MIT",
+     "training: train split; validation (early stopping): test split"),
+    ("routerdc", "RouterDC 7-model files (shanghaiaiLab/RouterDC)", "as distributed with the RouterDC release (not stated in shared/data)",
+     "training: gsm8k-train, arc_challenge_train, humaneval_train, MATH_prealgebra, cmmlu_train"),
+)
+
+
+def exam_provenance(name: str, **params: Any) -> dict[str, Any]:
+    """The provenance record (training sources with licences and splits) of a router trained by the exam recipe."""
+    return {
+        "recipe": f"routellm_plugins.training ({name})",
+        "sources": [{"name": n, "from": origin, "licence": lic, "split": split} for n, origin, lic, split in EXAM_SOURCES],
+        "never_trained_on": ["MMLU fold 0", "GSM8K (gsm8k_responses.csv)", "AlpacaEval", "arena_bench_v1"],
+        "non_commercial": False,
+        "params": params,
+    }
 
 
 @dataclass
@@ -66,26 +87,30 @@ def load_training_data(data_dir: str | os.PathLike[str] | None = None, *, progre
     return TrainingData(train, train_emb, val, val_emb)
 
 
-def train_text_router(name: str, data_dir: str | os.PathLike[str] | None = None, *, seed: int = 0,
+def train_with_recipe(name: str, data_dir: str | os.PathLike[str] | None = None, *, seed: int = 0,
                       progress: bool = False, **params: Any):
-    """Train a classifier router (``bert`` or ``causal_llm``) from prompt text with its default recipe."""
+    """Train a router whose recipe reads ``data_dir`` itself (``bert``, ``causal_llm``, ``mixture``)."""
     import importlib
 
-    if name not in TEXT_TRAINED:
-        raise ConfigError(f"router {name!r} is not trained from text; those are: {', '.join(TEXT_TRAINED)}")
-    module, _, fn = TEXT_TRAINED[name].partition(":")
-    return getattr(importlib.import_module(module), fn)(data_dir, seed=seed, progress=progress, **params)
+    if name not in RECIPES:
+        raise ConfigError(f"router {name!r} has no self-contained recipe; those are: {', '.join(RECIPES)}")
+    module, _, fn = RECIPES[name].partition(":")
+    router = getattr(importlib.import_module(module), fn)(data_dir, seed=seed, progress=progress, **params)
+    if not router.provenance:
+        router.provenance = exam_provenance(name, seed=seed, **params)
+    return router
 
 
 def train_router(name: str, data: TrainingData, *, seed: int = 0, progress: bool = False, **params: Any):
     """Train router ``name`` ("mf" or "sw_ranking") on ``data`` with the default recipe."""
     from routellm_plugins.registry import router_class
 
-    if name not in TRAINABLE or name in TEXT_TRAINED:
+    if name not in TRAINABLE or name in RECIPES:
         raise ConfigError(f"router {name!r} is not trainable here; trainable: {', '.join(TRAINABLE)}")
     router = router_class(name)(seed=seed, **params)
     if name == "mf":
         router.fit(data.train, data.train_embeddings, validation=list(zip(data.validation, data.validation_embeddings)), progress=progress)
     else:
         router.fit(data.train, data.train_embeddings)
+    router.provenance = exam_provenance(name, seed=seed, **params)
     return router
