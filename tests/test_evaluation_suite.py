@@ -37,7 +37,7 @@ def test_suite_reports_every_router_on_every_set_with_a_macro_average(result):
     assert all(0.0 <= rep.apgr <= 1.0 for rep in res.reports.values())
     assert ("gsm8k", "mf") in res.shares and ("gsm8k", "length") not in res.shares  # baselines have no threshold
     text = format_suite(res)
-    assert "macro" in text and "CPT(50%)" in text and "strong share at the router's default threshold" in text
+    assert "macro" in text and "CPT(50%)" in text and "strong share of the shipped router at its default threshold" in text
     assert abs(res.macro("mf") - np.mean([res.reports[(s, "mf")].apgr for s in ("gsm8k", "arena_bench_v1")])) < 1e-12
 
 

@@ -52,6 +52,11 @@ def test_example_config_requires_a_master_key_and_nothing_binds_beyond_localhost
         text = p.read_text(encoding="utf-8", errors="replace")
         if p.name == Path(__file__).name:
             continue
+        if p.name == "compose.yaml":  # inside a container the proxy must listen on the container network...
+            ports = yaml.safe_load(text)["services"]["lb"]["ports"]
+            assert ports == ["127.0.0.1:4000:4000"]  # ...and only the load balancer is published, on loopback
+            assert all("ports" not in svc for name, svc in yaml.safe_load(text)["services"].items() if name != "lb")
+            continue
         assert "0.0.0.0" not in text, p
         for line in text.splitlines():  # every proxy start names the loopback host
             if ("litellm --config" in line or '"--config"' in line) and "litellm" in line:

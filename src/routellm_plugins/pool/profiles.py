@@ -470,13 +470,15 @@ class LLMProfiles:
 
 
 def write_prompts_jsonl(profiles: LLMProfiles, path: str | os.PathLike[str]) -> Path:
-    """Write the representative prompts (id, group, prompt, answer) as JSONL (gzip-compressed if the name ends in .gz)."""
+    """Write the representative prompts as JSONL (gzip-compressed, with no timestamp, if the name ends in .gz)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    opener = (lambda: gzip.open(out, "wt", encoding="utf-8", compresslevel=9)) if out.suffix == ".gz" else (lambda: out.open("w", encoding="utf-8"))
-    with opener() as fh:
-        for rec in profiles.prompt_records():
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    text = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in profiles.prompt_records()).encode("utf-8")
+    if out.suffix == ".gz":
+        with out.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as fh:
+            fh.write(text)
+    else:
+        out.write_bytes(text)
     return out
 
 

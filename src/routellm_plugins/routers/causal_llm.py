@@ -41,7 +41,7 @@ import numpy as np
 
 from routellm_plugins.checkpoint import require
 from routellm_plugins.embedding import pick_device
-from routellm_plugins.errors import ConfigError, ScoringError
+from routellm_plugins.errors import ConfigError, ScoringError, with_public_detail
 from routellm_plugins.routers.base import Router
 
 BUNDLED_BACKBONE = "bundled:smollm2-135m-instruct"
@@ -356,7 +356,9 @@ class CausalLLMRouter(Router):
         feats = self.extract(prompts)
         if not feats.valid.all():
             bad = int(np.flatnonzero(~feats.valid)[0])
-            raise ScoringError(f"{feats.reasons[bad]} (prompt {bad} of {len(prompts)})")
+            error = ScoringError(f"{feats.reasons[bad]} (prompt {bad} of {len(prompts)})")
+            # the reason names only the model's output, never the prompt: safe for logs and fallback reasons
+            raise with_public_detail(error, f"rating-token mass below min_rating_mass={self.min_rating_mass:g}")
         return self.scores_from_blocks(feats.blocks)
 
     # ---- persistence -------------------------------------------------------------------
