@@ -36,7 +36,7 @@ Embed = Callable[[list[str]], np.ndarray]
 
 def eval_sets(data_dir: str | None, limit: int | None) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
     """name -> (prompts, strong quality, weak quality), prompts graded for both models."""
-    from routellm_plugins.benchmarks import load_named_benchmark, strong_weak_columns
+    from routellm_plugins.evaluation.benchmarks import load_named_benchmark, strong_weak_columns
     from routellm_plugins.data.chat import alpaca_pair, load_alpaca_eval, load_arena_bench
 
     sets = {name: load_named_benchmark(name, data_dir) for name in ("mmlu", "gsm8k", "routerbench")}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from routellm_plugins.benchmarks import load_named_benchmark, strong_weak_columns
+from routellm_plugins.evaluation.benchmarks import load_named_benchmark, strong_weak_columns
 from routellm_plugins.data.chat import load_arena_bench
 from routellm_plugins.data.routerbench import load_routerbench
 from routellm_plugins.data.graded import ROUTELLM_STRONG, ROUTELLM_WEAK

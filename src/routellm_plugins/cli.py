@@ -105,7 +105,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from routellm_plugins.benchmarks import evaluate_benchmark
+    from routellm_plugins.evaluation.benchmarks import evaluate_benchmark
 
     from routellm_plugins.progress import progress_bars
 

@@ -67,11 +67,14 @@ def run_demo(router_name: str | None = None, strong_share: float = 0.5, limit: i
         print()
     for source in sorted({r["source"].split("/")[0] for r in rows}):
         m = np.array([r["source"].split("/")[0] == source for r in rows])
-        print(f"{source:<6} n={m.sum():<4} strong calls {strong[m].mean():6.1%}  accuracy routed {routed_q[m].mean():.3f}"
+        print(f"{source:<15} n={m.sum():<4} strong calls {strong[m].mean():6.1%}  quality routed {routed_q[m].mean():.3f}"
               f"  (all-strong {qs[m].mean():.3f}, all-weak {qw[m].mean():.3f})")
     pgr = (routed_q.mean() - qw.mean()) / (qs.mean() - qw.mean())
-    print(f"all    n={len(rows):<4} strong calls {strong.mean():6.1%}  accuracy routed {routed_q.mean():.3f}"
+    print(f"{'all':<15} n={len(rows):<4} strong calls {strong.mean():6.1%}  quality routed {routed_q.mean():.3f}"
           f"  (all-strong {qs.mean():.3f}, all-weak {qw.mean():.3f}); {pgr:.0%} of the quality gap recovered")
-    print(f"cost   routed ${cost:.3f} vs all-strong ${all_strong_cost:.3f}: {1 - cost / all_strong_cost:.0%} saved "
+    print(f"{'cost':<15} routed ${cost:.3f} vs all-strong ${all_strong_cost:.3f}: {1 - cost / all_strong_cost:.0%} saved "
           f"(per-call prices: strong ${COST_PER_CALL['strong']}, weak ${COST_PER_CALL['weak']}; RouterBench means)")
+    trained = {src.get("name") for src in (getattr(router, "provenance", {}) or {}).get("sources", [])}
+    if "arena_bench_v1" in trained:
+        print("note: this router was trained on the sample's arena_bench_v1 prompts; held-out figures: routellm-plugins evaluate --suite")
     return 0

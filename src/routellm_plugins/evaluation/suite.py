@@ -71,7 +71,7 @@ class SuiteResult:
 
 def load_suite_set(name: str, data_dir: str | os.PathLike[str] | None = None, limit: int | None = None) -> SuiteSet:
     """One of :data:`SUITE_SETS`, restricted to prompts graded for both models (the first ``limit`` of them if given)."""
-    from routellm_plugins.benchmarks import load_named_benchmark, strong_weak_columns
+    from routellm_plugins.evaluation.benchmarks import load_named_benchmark, strong_weak_columns
     from routellm_plugins.data.chat import alpaca_pair, load_alpaca_eval, load_arena_bench
     from routellm_plugins.errors import DataFormatError
 
@@ -266,13 +266,19 @@ def plot_suite(result: SuiteResult, path: str | os.PathLike[str]) -> str:
         ax.set_ylabel("gap recovered", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[n:]:
+    spare = list(axes.flat)[n:]
+    for ax in spare:
         ax.axis("off")
     handles = [plt.Line2D([0], [0], color=colours[nm], lw=2) for nm in names]
-    labels = [f"{nm} (macro APGR {result.macro(nm):.3f})" for nm in names]
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(names)), fontsize=8, frameon=False)
+    labels = [f"{nm} ({result.macro(nm):.3f})" for nm in names]
+    if spare:  # the legend fills the first empty panel
+        spare[0].legend(handles, labels, loc="center", fontsize=9, frameon=False, title="router (mean APGR over the sets)")
+        bottom = 0.0
+    else:
+        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(names)), fontsize=8, frameon=False)
+        bottom = 0.1 if len(names) > 4 else 0.06
     fig.suptitle("Routers on exams and open chat: GPT-4-1106 vs Mixtral-8x7B", fontsize=11)
-    fig.tight_layout(rect=(0, 0.1 if len(names) > 4 else 0.06, 1, 0.96))
+    fig.tight_layout(rect=(0, bottom, 1, 0.96))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)

@@ -16,7 +16,7 @@ import numpy as np
 
 from routellm_plugins.data.graded import ROUTELLM_STRONG, ROUTELLM_WEAK, GradedSet, canonical_model
 from routellm_plugins.errors import DataFormatError
-from routellm_plugins.evaluation import RouterReport, evaluate_scores, format_table, plot_curves
+from routellm_plugins.evaluation.curves import RouterReport, evaluate_scores, format_table, plot_curves
 from routellm_plugins.features import text_features
 
 NAMED = ("gsm8k", "mmlu", "routerbench")
