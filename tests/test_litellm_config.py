@@ -216,7 +216,6 @@ POOL_ML = [dep("gpt-4-turbo", "openai/gpt-4-1106-preview"), dep("gpt-3.5", "open
     ("routing", "named"),
     [
         ({"pool": ["gpt-4-turbo", "gpt-4o"], "lam": 0}, ["'gpt-4o'", "'openai/gpt-4o'", "aliases:", "routellm-plugins profile --model openai/gpt-4o"]),
-        ({"pool": ["gpt-4-turbo", "mixtral"], "lam": 0}, ["'mixtral'", "Mixtral-8x7B-Instruct-v0.1", "aliases:"]),
         ({"pool": ["gpt-4-turbo", "mixtral"], "aliases": {"mixtral": "mixtral-9x9b"}, "lam": 0}, ["mixtral-9x9b", "has not profiled"]),
         ({"pool": ["gpt-4-turbo", "house"], "aliases": {"house": "claude-v2"}, "lam": 0}, ["'house'", "no price", "costs:"]),
         ({"pool": ["gpt-4-turbo", "gpt-5"], "lam": 0}, ["'gpt-5'", "not a model group"]),
@@ -349,3 +348,10 @@ def test_route_settings_are_the_shared_vocabulary():
     assert (c.threshold, c.fallback, c.timeout_s, c.sticky_policy, c.max_sessions, route.route_on) == (0.4, "weak", 0.25, "first", 5, "conversation")
     defaults = build_routes(PAIR, {"r": {"router": "random", "threshold": 0.4}})["r"]
     assert (defaults.controller.fallback, defaults.controller.timeout_s, defaults.controller.sticky_policy, defaults.route_on) == ("strong", None, "off", "last_user")
+
+
+def test_provider_prefixes_and_spellings_resolve_to_profiled_names():
+    """One naming rule with the pool core: a together_ai Mixtral deployment is the profiled Mixtral."""
+    routes = build_routes([*POOL_ML, marker("pool", pool=["gpt-4-turbo", "mixtral"], lam=0)])
+    route = next(iter(routes.values()))
+    assert set(route.controller.policy.keys) == {"gpt-4-turbo", "mixtral"}

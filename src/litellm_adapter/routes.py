@@ -323,21 +323,23 @@ def profile_candidates(model: str) -> list[str]:
 
 
 def _profile_for(route: str, group: str, target: Target, override: Any, aliases: Mapping[str, Any], profiled: Sequence[str], router_name: str) -> str:
+    """The profiled model a pool group stands for: its ``profile``, an alias, or the pool core's naming rule."""
+    from routellm_plugins.errors import UnknownModelError
+    from routellm_plugins.pool import profiled_name
+
     explicit = override if override is not None else aliases.get(group, aliases.get(target.litellm_model))
     if explicit is not None:
         if not isinstance(explicit, str) or explicit not in profiled:
             raise ConfigError(f"route {route!r}: model group {group!r} is mapped to profile {show(explicit)}, which router "
                               f"{router_name!r} has not profiled; profiled: {sorted(profiled)}")
         return explicit
-    for name in profile_candidates(target.litellm_model):
-        if name in profiled:
-            return name
-    raise ConfigError(
-        f"route {route!r}: model group {group!r} ({target.litellm_model!r}) is not profiled by router {router_name!r}. "
-        f"Map it to a profiled model with aliases: {{{target.litellm_model}: <name>}} (profiled: {sorted(profiled)}), "
-        f"or profile it: routellm-plugins profile --model {target.litellm_model} --answers graded.csv --out my_pool/ "
-        f"(see routellm-plugins profile --help), then give the route checkpoint: my_pool/"
-    )
+    try:
+        return profiled_name(target.litellm_model, profiled)
+    except (UnknownModelError, ConfigError) as exc:
+        raise ConfigError(
+            f"route {route!r}: model group {group!r}: {exc}. In the route's config that is "
+            f"aliases: {{{target.litellm_model}: <profiled name>}}, and a pool you profiled yourself is checkpoint: POOL_DIR"
+        ) from None
 
 
 def _pool_route(name: str, spec: Mapping[str, Any], groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[RoutingController, dict[str, Target]]:

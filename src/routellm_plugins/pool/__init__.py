@@ -3,6 +3,8 @@
 Importing this package loads no model and touches no data.
 """
 
+from routellm_plugins.pool.costs import model_price
+from routellm_plugins.pool.names import profiled_name
 from routellm_plugins.pool.profiles import LLMProfiles, exact_match, read_graded_answers
 from routellm_plugins.pool.routers import (
     KNNRouter,
@@ -14,9 +16,10 @@ from routellm_plugins.pool.routers import (
     load_pool,
     upper_hull,
 )
-from routellm_plugins.pool.spec import PoolSpec, resolve_pool
+from routellm_plugins.pool.spec import LITELLM_COST_UNIT, PoolSpec, litellm_cost, resolve_pool
 
 __all__ = [
+    "LITELLM_COST_UNIT",
     "KNNRouter",
     "LLMProfiles",
     "PoolPolicy",
@@ -26,7 +29,10 @@ __all__ = [
     "UniRouteLearnedMap",
     "ZeroRouter",
     "exact_match",
+    "litellm_cost",
     "load_pool",
+    "model_price",
+    "profiled_name",
     "read_graded_answers",
     "resolve_pool",
     "upper_hull",

@@ -7,7 +7,7 @@ such name, in this order:
 
 1. an explicit alias (``aliases={"my-deployment": "claude-2.1"}``);
 2. the exact profiled name;
-3. the same :func:`name_key` (provider path, vendor prefix, ``-hf`` and case dropped;
+3. the same :func:`name_key` (provider and organisation path, vendor prefix, ``-hf`` and case dropped;
    ``_`` and ``.`` read as ``-``, ``:`` version tags as ``-``), or a known spelling of
    :data:`SPELLINGS`, when exactly one profiled model matches.
 
@@ -21,13 +21,6 @@ from typing import Iterable, Mapping
 
 from routellm_plugins.errors import ConfigError, UnknownModelError
 
-#: Leading path parts that name a provider or host, not a model (``fireworks_ai/accounts/fireworks/models/x``).
-PROVIDER_PARTS = frozenset({
-    "openai", "azure", "azure_ai", "anthropic", "bedrock", "vertex_ai", "gemini", "google", "together_ai", "togethercomputer",
-    "anyscale", "deepinfra", "replicate", "fireworks_ai", "accounts", "fireworks", "models", "perplexity", "mistral", "groq",
-    "ollama", "ollama_chat", "huggingface", "openrouter", "cloudflare", "sagemaker", "novita", "nscale", "text-completion-openai",
-    "meta", "meta-llama", "mistralai", "hf", "litellm_proxy", "hosted_vllm", "vllm", "lm_studio", "databricks", "watsonx",
-})
 #: Vendor prefixes Bedrock puts before the model (``anthropic.claude-v2``).
 _VENDOR_DOT = re.compile(r"^(anthropic|meta|mistral|cohere|amazon|ai21)\.")
 #: Other spellings of profiled models (name keys on the left, profiled names on the right).
@@ -56,10 +49,9 @@ SPELLINGS = {
 
 
 def name_key(name: str) -> str:
-    """A spelling-insensitive key: provider path and vendor prefix dropped, lower case, ``_ . :`` as ``-``, ``-hf`` dropped."""
+    """A spelling-insensitive key: the last path part (provider and organisation dropped) without a Bedrock vendor
+    prefix, lower case, ``_ . :`` as ``-``, ``-hf`` dropped."""
     parts = [p for p in str(name).strip().split("/") if p]
-    while len(parts) > 1 and parts[0].lower() in PROVIDER_PARTS:
-        parts = parts[1:]
     base = parts[-1] if parts else ""
     key = _VENDOR_DOT.sub("", base.lower())
     key = re.sub(r"[\s_.:]+", "-", key)
@@ -67,10 +59,17 @@ def name_key(name: str) -> str:
     return key.strip("-")
 
 
+def listing(names: Iterable[str], limit: int = 20) -> str:
+    """``names`` comma-separated, cut after ``limit`` with the number left out."""
+    names = list(names)
+    head = ", ".join(names[:limit]) or "none"
+    return head + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
 def profile_hint(model: str) -> str:
     """How to give ``model`` a profile (for error messages)."""
-    return (f"profile it with `routellm-plugins profile --model {model} --out POOL_DIR` (runs the representative prompts "
-            f"through it with LiteLLM), or map it to a profiled model with aliases={{{model!r}: '<profiled name>'}}")
+    return (f"profile it with `routellm-plugins profile --model {model} --out POOL_DIR` (sends the pool's profiling prompts "
+            f"to it through LiteLLM and grades the answers), or map it to a profiled model with aliases={{{model!r}: '<profiled name>'}}")
 
 
 def profiled_name(name: str, profiled: Iterable[str], aliases: Mapping[str, str] | None = None) -> str:
@@ -82,7 +81,7 @@ def profiled_name(name: str, profiled: Iterable[str], aliases: Mapping[str, str]
         if name in aliases:
             target = aliases[name]
             if target not in known:
-                raise UnknownModelError(f"alias {name!r} -> {target!r}: {target!r} has no profile in this pool; profiled models: {', '.join(known)}")
+                raise UnknownModelError(f"alias {name!r} -> {target!r}: {target!r} has no profile in this pool; profiled models: {listing(known)}")
             return target
     if name in known:
         return name
@@ -97,4 +96,4 @@ def profiled_name(name: str, profiled: Iterable[str], aliases: Mapping[str, str]
     close = [m for m in known if key and (key in name_key(m) or name_key(m) in key)][:5]
     near = f" (similar: {', '.join(close)})" if close else ""
     raise UnknownModelError(f"model {name!r} has no profile in this pool{near}; {profile_hint(name)}. "
-                            f"Profiled models: {', '.join(known)}")
+                            f"Profiled models: {listing(known)}")

@@ -311,10 +311,10 @@ class LLMProfiles:
     def column(self, model: str) -> int:
         """Column of ``model``; UnknownModelError names the profiled models otherwise."""
         if model not in self.models:
-            raise UnknownModelError(
-                f"model {model!r} has no profile in this pool; profiled models: {', '.join(self.models) or 'none'}. "
-                "Add it with `routellm-plugins profile` (graded answers on the representative prompts)"
-            )
+            from routellm_plugins.pool.names import listing, profile_hint
+
+            raise UnknownModelError(f"model {model!r} has no profile in this pool; {profile_hint(model)}. "
+                                    f"Profiled models: {listing(self.models)}")
         return self.models.index(model)
 
     def add_model(self, name: str, scores: Mapping[str, Any] | np.ndarray, cost: float | None = None, *,

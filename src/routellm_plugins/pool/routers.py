@@ -568,7 +568,7 @@ for _cls in (UniRouteKMeans, UniRouteLearnedMap, KNNRouter, ZeroRouter):
 
 
 def load_pool(path: str | os.PathLike[str] | None = None, variant: str | None = None, **overrides: Any) -> PoolRouter:
-    """Load a pool checkpoint (default: the bundled RouterBench pool) as ``variant`` (default: the saved one)."""
+    """Load a pool checkpoint (default: the bundled pool) as ``variant`` (default: the saved one)."""
     from routellm_plugins.registry import bundled_checkpoint
 
     folder = Path(path) if path is not None else bundled_checkpoint("uniroute")
