@@ -37,7 +37,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("router", None, "controller", "router name ('mf', 'sw_ranking', ...), model string 'router-<name>-<threshold>' or a config dict; default: the bundled default router"),
+    Setting("router", None, "controller", "router name ('mixture', 'mf', 'sw_ranking', ...), model string 'router-<name>-<threshold>' or a config dict; default: the bundled default router, 'mixture'"),
     Setting("checkpoint", None, "controller", "folder of a trained checkpoint to load instead of the bundled one"),
     Setting("embedder", None, "controller", "prompt encoder: a local Hugging Face folder or a callable; default: the bundled MiniLM"),
     Setting("threshold", None, "controller", "score cut: strong iff score >= threshold"),
