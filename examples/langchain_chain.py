@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         input_key="question",
     )
     print("\n== RouterRunnable between two chains (streamed) ==")
-    for question in (PROMPTS[0], PROMPTS[-2]):
+    scores = ctl.router.score(PROMPTS)
+    lowest, highest = PROMPTS[int(scores.argmin())], PROMPTS[int(scores.argmax())]
+    for question in (lowest, highest):  # one prompt each side of the threshold
         seen = RouteSeen()
         streamed = "".join(routes.stream({"question": question}, config={"callbacks": [seen]}))
         print(f"- {question[:60]!r} -> {seen.served_by} chain: {streamed[:70]!r}")
