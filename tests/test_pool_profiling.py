@@ -11,6 +11,7 @@ import pytest
 
 from routellm_plugins import ConfigError
 from routellm_plugins.pool.profiling import (
+    CHECK,
     EXACT,
     REFERENCE,
     SCALE,
@@ -28,6 +29,7 @@ ITEMS = [
     ProfileItem("gsm:1", "routellm_evals/gsm8k", "Ann has 3 apples and buys 15 more. How many apples does she have?", EXACT, answer="18"),
     ProfileItem("mbpp:1", "routerbench/mbpp", "Write a function that adds two numbers.", REFERENCE, reference="def add(a, b):\n    return a + b"),
     ProfileItem("arena:1", "arena_bench_v1", "Write a haiku about routers.", SCALE),
+    ProfileItem("gsmt:1", "routerdc/gsm8k-train", "Bo has 4 pens and loses 1. How many pens are left?", CHECK),
 ]
 MODEL, JUDGE = "openai/gpt-4o-mini", "openai/gpt-4o"
 
@@ -40,7 +42,7 @@ def _fake_llm(calls: list, fail_ids: set[str] = frozenset(), fail_first: bool = 
         text = kw["messages"][-1]["content"]
         calls.append((kw["model"], text[:30]))
         if kw["model"] == JUDGE:
-            reply = "[[1]]" if "reference solution" in text else "[[7]]"
+            reply = "[[1]]" if "reference solution" in text else "[[0]]" if "Solve the problem yourself" in text else "[[7]]"
         else:
             item = next(it for it in ITEMS if it.prompt in text)
             key = item.id
@@ -48,7 +50,7 @@ def _fake_llm(calls: list, fail_ids: set[str] = frozenset(), fail_first: bool = 
                 seen.add(key)
                 reply = litellm.RateLimitError("quota for sk-secret-123 exceeded on " + text[:20], llm_provider="openai", model="gpt-4o-mini")
             else:
-                reply = {"arc:1": "B", "arc:2": "A", "gsm:1": "3 + 15 = 18\n18"}.get(key, "def add(a, b): return a + b")
+                reply = {"arc:1": "B", "arc:2": "A", "gsm:1": "3 + 15 = 18\n18", "gsmt:1": "4 - 1 = 5\n5"}.get(key, "def add(a, b): return a + b")
         return await litellm.acompletion(**kw, mock_response=reply)
 
     return completion
@@ -57,9 +59,9 @@ def _fake_llm(calls: list, fail_ids: set[str] = frozenset(), fail_first: bool = 
 def test_run_grades_by_rule_against_a_reference_and_on_a_scale(tmp_path):
     calls: list = []
     res = asyncio.run(run_profile(ITEMS, MODEL, tmp_path / "p.jsonl", judge=JUDGE, completion=_fake_llm(calls), progress=True))
-    assert res.scores == {"arc:1": 1.0, "arc:2": 0.0, "gsm:1": 1.0, "mbpp:1": 1.0, "arena:1": pytest.approx(6 / 9)}
+    assert res.scores == {"arc:1": 1.0, "arc:2": 0.0, "gsm:1": 1.0, "mbpp:1": 1.0, "arena:1": pytest.approx(6 / 9), "gsmt:1": 0.0}
     assert res.failed == 0 and res.ungradable == 0
-    assert sum(m == JUDGE for m, _ in calls) == 2  # only the code and the open prompt go to the judge
+    assert sum(m == JUDGE for m, _ in calls) == 3  # the code, the open and the unanswered maths prompt go to the judge
     recs = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert {r["id"] for r in recs} == {it.id for it in ITEMS} and all("response" in r for r in recs)
 
@@ -69,14 +71,14 @@ def test_failed_prompts_are_retried_on_resume_and_errors_hide_provider_text(tmp_
     calls: list = []
     res = asyncio.run(run_profile(ITEMS, MODEL, path, judge=JUDGE, retries=1, backoff_s=0.0, progress=False,
                                   completion=_fake_llm(calls, fail_ids={"gsm:1"})))
-    assert set(res.scores) == {"arc:1", "arc:2", "mbpp:1", "arena:1"} and res.failed == 1
+    assert set(res.scores) == {"arc:1", "arc:2", "mbpp:1", "arena:1", "gsmt:1"} and res.failed == 1
     failed = [json.loads(line) for line in path.read_text().splitlines() if json.loads(line)["id"] == "gsm:1"]
     assert failed[0]["score"] is None and failed[0]["error"] == "RateLimitError (status 429)"
     assert "sk-secret" not in path.read_text() and "quota" not in path.read_text()
     assert sum(t.startswith("Ann has") for _, t in calls) == 2  # first try + one retry
     calls.clear()
     res = asyncio.run(run_profile(ITEMS, MODEL, path, judge=JUDGE, progress=False, completion=_fake_llm(calls)))
-    assert len(res.scores) == 5 and res.scores["gsm:1"] == 1.0
+    assert len(res.scores) == 6 and res.scores["gsm:1"] == 1.0
     assert [t for m, t in calls] == ["Ann has 3 apples and buys 15 m"]  # only the missing prompt ran again
     assert set(read_progress(path)) == {it.id for it in ITEMS}
 
@@ -85,8 +87,8 @@ def test_transient_errors_are_retried_with_backoff(tmp_path):
     calls: list = []
     res = asyncio.run(run_profile(ITEMS, MODEL, tmp_path / "p.jsonl", judge=JUDGE, retries=2, backoff_s=0.0, concurrency=2,
                                   progress=False, completion=_fake_llm(calls, fail_first=True)))
-    assert len(res.scores) == 5 and res.failed == 0
-    assert sum(m == MODEL for m, _ in calls) == 10  # each prompt failed once, then succeeded
+    assert len(res.scores) == 6 and res.failed == 0
+    assert sum(m == MODEL for m, _ in calls) == 12  # each prompt failed once, then succeeded
 
 
 def test_bad_settings_and_bad_records_name_the_problem(tmp_path):
@@ -109,11 +111,12 @@ def test_judge_verdicts_parse_to_the_stored_scales():
     assert parse_rating("[[11]]", SCALE) is None and parse_rating("seven", SCALE) is None
     assert parse_rating("[[1]]", REFERENCE) == 1.0 and parse_rating("[[0]]", REFERENCE) == 0.0
     assert parse_rating("[[0.5]]", REFERENCE) is None
+    assert parse_rating("[[1]]", CHECK) == 1.0 and parse_rating("[[7]]", CHECK) is None
 
 
 def test_estimate_prices_both_models_with_litellm():
     est = estimate(ITEMS, "gpt-4o-mini", "gpt-4o", concurrency=4)
-    assert est.calls == 5 and est.judge_calls == 2
+    assert est.calls == 6 and est.judge_calls == 3
     assert est.input_tokens > 50 and est.output_tokens > 0 and est.judge_input_tokens > est.judge_calls * 50
     assert est.cost_usd == pytest.approx(est.input_tokens * 1.5e-7 + est.output_tokens * 6e-7)
     assert est.judge_cost_usd == pytest.approx(est.judge_input_tokens * 2.5e-6 + est.judge_output_tokens * 1e-5)
@@ -160,7 +163,7 @@ def test_cli_profiles_a_litellm_model_into_the_bundled_pool(tmp_path, capsys):
     by_id = {r["id"]: r for r in prof.prompt_records()}
     for pid, score in graded.items():
         rec = by_id[pid]
-        want = {"reference": 1.0, "scale": 0.0}.get(rec["grading"], float(rec["answer"] == "B"))
+        want = {"reference": 1.0, "check": 1.0, "scale": 0.0}.get(rec["grading"], float(rec["answer"] == "B"))
         assert score == want, (rec["grading"], rec.get("answer"), score)
     assert prof.costs[col] == pytest.approx(1.5e-7 + 6e-7)  # its LiteLLM price, in the pool's unit
     assert len(progress.read_text().splitlines()) == 12

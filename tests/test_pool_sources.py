@@ -118,14 +118,19 @@ def test_leave_one_task_out_measures_gain_over_the_routers_own_mean(mixed):
         leave_one_task_out(pool, emb, pool, emb, PoolSettings(k=4), tasks=["poetry"])
 
 
-def test_bundled_recipe_reads_gold_answers_and_references_from_the_data(shared_data):
-    from routellm_plugins.pool.profiles import exact_match
-    from routellm_plugins.training.pool import REFERENCE_CHARS, gsm8k_with_answers, mbpp_references
+def test_bundled_recipe_reads_references_from_the_data_and_uses_no_test_split(shared_data):
+    from routellm_plugins.pool.profiling import CHECK, EXACT, REFERENCE, SCALE
+    from routellm_plugins.training.pool import PROFILING, REFERENCE_CHARS, bundled_pool_data, mbpp_references
 
-    gsm, gold = gsm8k_with_answers(shared_data, n=30)
-    assert len(gsm) == 30 and set(gold) == set(gsm.ids) and all(i.startswith("gsm8k:") for i in gsm.ids)
-    assert all(g.lstrip("-").replace(".", "").isdigit() for g in gold.values())
-    assert exact_match("so the answer is " + gold[gsm.ids[0]], gold[gsm.ids[0]]) == 1.0
+    built = bundled_pool_data(shared_data)
+    groups = set(built["data"].groups)
+    assert not any(g.startswith("routellm_evals") or "test" in g for g in groups), sorted(groups)
+    modes = {}
+    for pid, mode in built["grading"].items():
+        modes.setdefault(mode, 0)
+        modes[mode] += 1
+    assert modes[EXACT] == modes[REFERENCE] == modes[CHECK] == 100 and modes[SCALE] > 100
+    assert set(PROFILING) >= {"routerdc/gsm8k-train"}
     refs = mbpp_references(shared_data, "train")
     assert len(refs) > 200 and all(0 < len(t) <= REFERENCE_CHARS for t in refs.values())
     assert sum("def " in t for t in refs.values()) > 0.9 * len(refs)  # real code solutions

@@ -308,7 +308,6 @@ def _train_bundled_pool(args: argparse.Namespace) -> int:
     router.info = {
         **router.info, "data": "bundled", "sources": provenance(data, built["rep_index"], built["grading"]),
         "n_train_prompts": len(data), "cost_note": "LiteLLM prices (USD per token, input + output); null where LiteLLM has none",
-        "warning": "the GSM8K profiling prompts are RouteLLM GSM8K test questions: do not evaluate this pool on GSM8K",
         "command": f"routellm-plugins train-pool --data bundled --variant {args.variant} --strong-share {args.strong_share}"
                    + "".join(f" --{k.replace('_', '-')} {v}" for k, v in over.items()),
     }

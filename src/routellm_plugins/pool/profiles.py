@@ -275,7 +275,7 @@ class LLMProfiles:
     answers: list[str | None] = field(default_factory=list)
     cost_unit: str = "USD/request"
     #: How a new model's answer to each prompt is graded when profiling it through LiteLLM
-    #: ("exact", "reference", "scale"; None = not a profiling prompt), see :mod:`routellm_plugins.pool.profiling`.
+    #: ("exact", "reference", "check", "scale"; None = not a profiling prompt), see :mod:`routellm_plugins.pool.profiling`.
     grading: list[str | None] = field(default_factory=list)
     #: Reference answers for "reference" grading (None elsewhere).
     references: list[str | None] = field(default_factory=list)

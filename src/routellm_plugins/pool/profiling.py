@@ -29,14 +29,18 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from routellm_plugins.errors import ConfigError, DataFormatError, describe_error
 from routellm_plugins.pool.profiles import exact_match
 
-EXACT, REFERENCE, SCALE = "exact", "reference", "scale"
-GRADINGS = (EXACT, REFERENCE, SCALE)
-#: Instruction appended to exact-answer prompts whose answer is a number.
+#: Grading modes: by rule against a gold answer; by the judge against a correct reference answer; by the
+#: judge checking correctness on its own (maths prompts without a gold answer); by the judge on a 1-10 scale.
+EXACT, REFERENCE, CHECK, SCALE = "exact", "reference", "check", "scale"
+GRADINGS = (EXACT, REFERENCE, CHECK, SCALE)
+#: Modes whose judge verdict is correct (1) or not (0).
+BINARY = (REFERENCE, CHECK)
+#: Instruction appended to exact-answer prompts whose answer is a number, and to judge-checked maths prompts.
 NUMBER_SUFFIX = "\n\nWork it out, then give the final answer as a plain number on the last line."
 #: Output tokens a typical answer takes, for the estimate (by grading mode; letter answers are short).
-TYPICAL_OUTPUT = {"letter": 5, EXACT: 220, REFERENCE: 260, SCALE: 450}
+TYPICAL_OUTPUT = {"letter": 5, EXACT: 220, REFERENCE: 260, CHECK: 220, SCALE: 450}
 #: Output cap per call, by grading mode.
-MAX_TOKENS = {EXACT: 600, REFERENCE: 900, SCALE: 1200}
+MAX_TOKENS = {EXACT: 600, REFERENCE: 900, CHECK: 600, SCALE: 1200}
 JUDGE_MAX_TOKENS = 16
 #: Rough seconds of latency per call plus per output token, for the time estimate.
 CALL_SECONDS, SECONDS_PER_TOKEN = 1.5, 1 / 60
@@ -53,6 +57,16 @@ JUDGE_REFERENCE = """You are grading an answer to a programming task against a r
 {response}
 
 Does the answer solve the task correctly (it may differ from the reference in style or approach)? Reply with [[1]] if it does and [[0]] if it does not, and nothing else."""
+
+JUDGE_CHECK = """You are checking an answer to a maths word problem. Solve the problem yourself first, then compare.
+
+[Problem]
+{prompt}
+
+[Answer to check]
+{response}
+
+Is the answer's final result correct? Reply with [[1]] if it is and [[0]] if it is not, and nothing else."""
 
 JUDGE_SCALE = """You are rating how well an AI assistant answered a user's request. Judge helpfulness, correctness, depth and clarity; be strict, and do not reward length for its own sake.
 
@@ -103,7 +117,7 @@ def profile_items(records: Sequence[Mapping[str, Any]]) -> list[ProfileItem]:
 def answer_messages(item: ProfileItem) -> list[dict[str, str]]:
     """The chat messages sent to the profiled model for ``item``."""
     text = item.prompt
-    if item.grading == EXACT and not item.is_letter:
+    if item.grading == CHECK or (item.grading == EXACT and not item.is_letter):
         text += NUMBER_SUFFIX
     return [{"role": "user", "content": text}]
 
@@ -112,6 +126,8 @@ def judge_messages(item: ProfileItem, response: str) -> list[dict[str, str]]:
     """The chat messages sent to the judge for ``item``'s ``response``."""
     if item.grading == REFERENCE:
         text = JUDGE_REFERENCE.format(prompt=item.prompt, reference=item.reference, response=response)
+    elif item.grading == CHECK:
+        text = JUDGE_CHECK.format(prompt=item.prompt, response=response)
     elif item.grading == SCALE:
         text = JUDGE_SCALE.format(prompt=item.prompt, response=response)
     else:
@@ -125,7 +141,7 @@ def parse_rating(text: str, grading: str) -> float | None:
     if not found:
         return None
     value = float(found[-1])
-    if grading == REFERENCE:
+    if grading in BINARY:
         return value if value in (0.0, 1.0) else None
     if 1.0 <= value <= 10.0:
         return (value - 1.0) / 9.0

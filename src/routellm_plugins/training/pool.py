@@ -3,10 +3,8 @@
 - **Clusters and learned map**: every *train*-split prompt of RouterBench, RouterDC, AlpacaEval
   and arena_bench_v1 (:func:`routellm_plugins.pool.sources.load_pool_data`).
 - **Representative prompts** (the stored profiles): all of them, except RouterDC files, capped
-  at :data:`ROUTERDC_CAP` prompts each, plus :data:`GSM8K_PROFILING` GSM8K prompts with gold
-  numbers (RouteLLM's GSM8K file: GPT-4-turbo and Mixtral graded) so that new models are graded
-  on maths by rule. Those GSM8K prompts are RouteLLM's test questions: the bundled pool must not be
-  evaluated on GSM8K.
+  at :data:`ROUTERDC_CAP` prompts each. No test split of any source is used (RouteLLM's GSM8K
+  and MMLU files are evaluation sets, so they are left out entirely).
 - **Profiling prompts** (what ``routellm-plugins profile --model`` sends to a new model), from the
   representative prompts: :data:`PROFILING`.
 - **Costs**: LiteLLM prices (:func:`routellm_plugins.pool.costs.model_price`), NaN where unknown.
@@ -22,20 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from routellm_plugins.data.graded import GradedSet, concat, default_data_dir
-from routellm_plugins.pool.profiling import EXACT, REFERENCE, SCALE
+from routellm_plugins.data.graded import GradedSet, default_data_dir
+from routellm_plugins.pool.profiling import CHECK, EXACT, REFERENCE, SCALE
 
 csv.field_size_limit(sys.maxsize)
 
 #: RouterDC prompts per file kept as representative prompts (the rest still shape clusters and map).
 ROUTERDC_CAP = 150
-#: GSM8K prompts (with gold numbers) added as representative and profiling prompts.
-GSM8K_PROFILING = 100
-#: group prefix -> (grading mode, number of profiling prompts; None = all).
+#: group prefix -> (grading mode, number of profiling prompts; None = all). GSM8K train questions have
+#: no gold answer in the data, so the judge checks them.
 PROFILING = {
     "routerbench/arc": (EXACT, 100),
     "routerbench/mbpp": (REFERENCE, 100),
-    "routellm_evals/gsm8k": (EXACT, None),
+    "routerdc/gsm8k-train": (CHECK, 100),
     "arena_bench_v1": (SCALE, None),
 }
 #: Preference order of the RouterBench model whose correct answer becomes an MBPP reference.
@@ -46,7 +43,6 @@ _LICENCES = {
     "routerdc": "RouterDC release (see its repository)",
     "alpaca_eval": "CC BY-NC 4.0 (AlpacaEval data; non-commercial)",
     "arena_bench_v1": "Apache-2.0 (lm-sys/arena-hard-auto)",
-    "routellm_evals": "Apache-2.0 (RouteLLM evaluation data)",
 }
 
 
@@ -76,49 +72,16 @@ def mbpp_references(data_dir: str | Path | None = None, split: str = "train") ->
     return out
 
 
-def gsm8k_with_answers(data_dir: str | Path | None = None, n: int = GSM8K_PROFILING, seed: int = 0) -> tuple[GradedSet, dict[str, str]]:
-    """``n`` GSM8K prompts whose gold number is read off a response graded correct (both, when both are, must agree)."""
-    import re
-
-    from routellm_plugins.data.routellm_evals import load_gsm8k
-
-    number = re.compile(r"-?\d[\d,]*\.?\d*")
-    path = Path(data_dir or default_data_dir()) / "routellm_evals" / "gsm8k" / "gsm8k_responses.csv"
-    gold: dict[str, str] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        for rec in csv.DictReader(fh):
-            found = set()
-            for m in ("gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"):
-                if (rec.get(m) or "").strip().lower() == "true":
-                    nums = number.findall(rec.get(m + "_response") or "")
-                    if nums:
-                        found.add(nums[-1].replace(",", "").rstrip("."))
-            if len(found) == 1:
-                gold[rec["prompt"].strip()] = found.pop()
-    data = load_gsm8k(data_dir)
-    ok = np.array([p.strip() in gold for p in data.prompts])
-    rows = np.flatnonzero(ok)
-    pick = np.sort(np.random.default_rng(seed).choice(rows, size=min(n, len(rows)), replace=False))
-    sub = data.subset(pick)
-    import hashlib
-
-    ids = [f"gsm8k:{hashlib.sha1(p.strip().encode()).hexdigest()[:12]}" for p in sub.prompts]
-    sub = GradedSet("routellm_evals", sub.prompts, sub.models, sub.scores, ["routellm_evals/gsm8k"] * len(sub), None, ids)
-    return sub, {i: gold[p.strip()] for i, p in zip(ids, sub.prompts)}
-
-
 def bundled_pool_data(data_dir: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
     """Training prompts, representative rows, answers, grading modes and references of the bundled pool (see module doc)."""
     from routellm_plugins.pool.sources import load_pool_data, stratified_rows
     from routellm_plugins.pool.training import routerbench_answers
 
-    train = load_pool_data("train", data_dir).data
-    gsm, gsm_gold = gsm8k_with_answers(data_dir, seed=seed)
-    data = concat([train, gsm], "bundled-pool")
+    data = load_pool_data("train", data_dir).data
     groups = np.array(data.groups)
     is_rdc = np.array([g.startswith("routerdc/") for g in data.groups])
     rep = np.sort(np.concatenate([np.flatnonzero(~is_rdc), np.flatnonzero(is_rdc)[stratified_rows(groups[is_rdc], ROUTERDC_CAP, seed)]]))
-    answers = {**routerbench_answers("train", data_dir), **gsm_gold}
+    answers = routerbench_answers("train", data_dir)
     refs = mbpp_references(data_dir, "train")
     grading: dict[str, str] = {}
     rng = np.random.default_rng(seed)
@@ -148,7 +111,7 @@ def provenance(data: GradedSet, rep_index: np.ndarray, grading: dict[str, str]) 
             "scale": SCALES[s][0], "meaning_of_1": SCALES[s][1], "licence": _LICENCES.get(s, ""),
             "training_prompts": int((src == s).sum()), "representative_prompts": int((rep_src == s).sum()),
             "profiling_prompts": int(sum(1 for i in rep_index if src[i] == s and data.ids[i] in grading)),
-            "split": "routellm GSM8K test file (100 questions with gold numbers)" if s == "routellm_evals" else "train",
+            "split": "train",
         }
     out["alpaca_eval"]["source"] = LICENCES["alpaca_eval"][1]
     out["arena_bench_v1"]["source"] = LICENCES["arena_bench_v1"][1]
