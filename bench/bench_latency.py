@@ -4,8 +4,8 @@ On real prompts from ``../shared/data`` (short: GSM8K questions near 45 words �
 long: MMLU professional_law questions near 300 words ≈ 400 tokens), for each router it prints
 
 - every embedding router (mf, sw_ranking, uniroute and the default router) once per embedder tier
-  (``[onnx]``: onnxruntime fp32, the default; ``[onnx:int8]``: the opt-in int8 tier; ``[torch]``:
-  the transformers reference), interleaved prompt by prompt;
+  (``[onnx]``: onnxruntime fp32, the default; ``[onnx:int8]``: the opt-in int8 tier; ``[static]``:
+  the opt-in token-table tier; ``[torch]``: the transformers reference), interleaved prompt by prompt;
   routers without the MiniLM embedder (random, bert, causal_llm) once (skipped with a note when
   ``load_router`` fails);
 - single-prompt decision latency p50/p99 of ``router.route(prompt)`` after warm-up;
@@ -23,7 +23,7 @@ long: MMLU professional_law questions near 300 words ≈ 400 tokens), for each r
 The embedder's in-process LRU cache is switched off for the whole run, so every call pays for
 the embedding. Each figure is the median over ``--repeat`` runs of the whole suite.
 
-    python bench/bench_latency.py [--repeat 3] [--n-single 20] [--cap-s 3] [--backends onnx,onnx:int8,torch]
+    python bench/bench_latency.py [--repeat 3] [--n-single 20] [--cap-s 3] [--backends onnx,onnx:int8,static,torch]
                                   [--routers mf,sw_ranking,uniroute,bert,...]  (the default router is always added)
 """
 
@@ -49,7 +49,7 @@ LONG_WORDS = 300  # ≈ 400 word pieces for MMLU professional_law text
 WARMUP = 2
 MIN_SINGLE = 10
 OWN_N = 20  # prompts for the router-own (embedding cached) timing
-EMBEDDING_ROUTERS = ("mf", "sw_ranking", "uniroute")  # routers that take ``embedder=``
+EMBEDDING_ROUTERS = ("mf", "sw_ranking", "uniroute", "mixture")  # routers that take ``embedder=``
 
 
 # ---------------------------------------------------------------- prompts
@@ -323,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n-single", type=int, default=20, help="distinct prompts timed one at a time per length (default 20)")
     ap.add_argument("--batches", default="1,32,256", help="batch sizes for throughput (default 1,32,256)")
     ap.add_argument("--routers", default="mf,sw_ranking,uniroute", help="routers (the default router is always added)")
-    ap.add_argument("--backends", default="onnx,onnx:int8", help="embedder tiers: onnx, onnx:int8, torch (default onnx,onnx:int8)")
+    ap.add_argument("--backends", default="onnx,onnx:int8,static",
+                    help="embedder tiers: onnx, onnx:int8, static, torch (default onnx,onnx:int8,static)")
     ap.add_argument("--data-dir", default=None, help="shared data folder (default: $ROUTELLM_SHARED_DATA or ../shared/data)")
     ap.add_argument("--cap-s", type=float, default=3.0,
                     help="per cell time cap: single-prompt timing stops after this many seconds (min 10 prompts), and a batch "
@@ -349,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for b, e in embs.items():
         if isinstance(e, str):
             info.append(f"{b}: {e}")
+        elif b == "static":
+            info.append("[static] token table + linear map (opt-in tier; no onnxruntime per prompt)")
         elif b == "torch":
             import torch
 

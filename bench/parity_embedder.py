@@ -2,7 +2,7 @@
 
 Reference: the ONNX MiniLM computed in fp32 (``precision="fp32"``, the numbers every bundled router
 was trained on). Candidates (default: ``int8``, the fast tier, and ``torch``, the transformers
-path): each embeds the same prompts; the routers (mf, sw_ranking and the default router) score
+path; also ``static``, the token-table tier): each embeds the same prompts; the routers (mf, sw_ranking and the default router) score
 them from those embeddings. Per evaluation set, router and candidate the table gives
 
 - cosine of the candidate's embeddings to the reference's (min / mean);
@@ -13,7 +13,7 @@ Sets: MMLU held-out fold 0, GSM8K, RouterBench test (GPT-4 vs Mixtral), AlpacaEv
 vs Mixtral-8x7B-Instruct preferences), arena_bench_v1 (gpt-4-1106-preview vs mixtral-8x7b-instruct
 GPT-4 scores). A candidate passes when every |dAPGR| <= 0.005.
 
-    python bench/parity_embedder.py [--candidates int8,torch] [--routers mf,sw_ranking] [--limit N] [--data-dir DIR]
+    python bench/parity_embedder.py [--candidates int8,torch,static] [--routers mf,sw_ranking] [--limit N] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -108,12 +108,15 @@ def compare(reference: Embed, candidates: dict[str, Embed], sets: dict, routers:
 
 
 def tier(name: str) -> Embed:
-    """The embedder of a tier name: an ONNX precision ("fp32", "int8"), "torch", or an ONNX file."""
+    """The embedder of a tier name: an ONNX precision ("fp32", "int8"), "torch", "static", or an ONNX file."""
     from routellm_plugins.embedding import HFEncoder
     from routellm_plugins.embedding_onnx import OnnxEncoder
+    from routellm_plugins.embedding_static import StaticEncoder
 
     if name == "torch":
         enc = HFEncoder(cache_size=0, micro_batch=False)
+    elif name == "static":
+        enc = StaticEncoder(cache_size=0)
     elif name.endswith(".onnx"):
         enc = OnnxEncoder(model_file=name, cache_size=0, micro_batch=False)
     else:
@@ -124,7 +127,7 @@ def tier(name: str) -> Embed:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_SHARED_DATA"))
-    ap.add_argument("--candidates", default="int8,torch", help="tiers to compare with fp32: int8, torch (default both)")
+    ap.add_argument("--candidates", default="int8,torch", help="tiers to compare with fp32: int8, torch, static (default int8,torch)")
     ap.add_argument("--routers", default="", help="extra routers besides mf, sw_ranking and the default")
     ap.add_argument("--limit", type=int, default=None, help="at most this many prompts per set")
     ap.add_argument("--reference", default="fp32", help="reference: a tier name or an ONNX file of the same encoder "

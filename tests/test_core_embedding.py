@@ -169,10 +169,12 @@ def test_missing_onnx_file_is_a_clear_error(tmp_path):
 
 
 def test_no_model_file_in_the_package():
-    """The encoder is built at first use; the package ships only its small int8 calibration file."""
+    """The encoder and the static tier's token table are built at first use; the package ships only
+    the int8 calibration file and the static tier's map (together under 500 KB)."""
     assets = Path(__file__).resolve().parents[1] / "src" / "routellm_plugins" / "assets" / "embedder"
-    assert not list(assets.glob("*.onnx"))
-    assert sum(f.stat().st_size for f in assets.iterdir()) < 100_000
+    assert not list(assets.glob("*.onnx")) and not list(assets.glob("*.npy"))
+    assert {f.name for f in assets.iterdir()} == {"minilm-int8-calibration.safetensors", "minilm-static-map.safetensors"}
+    assert sum(f.stat().st_size for f in assets.iterdir()) < 500_000
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
     assert "assets/embedder/*.safetensors" in pyproject and '"onnx>=' in pyproject
 

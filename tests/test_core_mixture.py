@@ -90,6 +90,14 @@ def test_recipe_on_real_slices_learns_a_gate_a_chat_head_and_records_its_sources
     assert {s["name"] for s in router.provenance["sources"]} >= {"alpaca_eval", "arena_bench_v1", "mmlu"}
     held = crossfit_scores("arena_bench_v1", sources=small_sources, exam_per_source=40)
     assert held.shape == (len(chat[1].data),) and np.isfinite(held).all()
+    # Another tier's rows (here: the same rows, then a perturbed copy) only change what held-out prompts are scored from.
+    same = crossfit_scores("arena_bench_v1", sources=small_sources, exam_per_source=40, score_emb=chat[1].emb)
+    assert np.allclose(same, held)
+    other = chat[1].emb[::-1].copy()
+    moved = crossfit_scores("arena_bench_v1", sources=small_sources, exam_per_source=40, score_emb=other)
+    assert not np.allclose(moved, held)
+    with pytest.raises(ConfigError, match="score_emb has shape"):
+        crossfit_scores("arena_bench_v1", sources=small_sources, score_emb=chat[1].emb[:3])
 
 
 def test_excluding_alpaca_gives_a_permissive_recipe(small_sources):

@@ -64,3 +64,16 @@ def test_cli_suite_runs_offline_and_names_a_bad_set(shared_data, tmp_path, capsy
     assert rc == 0 and "APGR" in out and (tmp_path / "s.png").is_file()
     assert main(["evaluate", "--suite", "--sets", "mmlu,nope", "--data-dir", str(shared_data), "--quiet"]) == 2
     assert "unknown suite set 'nope'" in capsys.readouterr().err
+
+
+def test_embedder_tiers_never_share_cached_suite_scores(monkeypatch):
+    from routellm_plugins.evaluation.suite import _embedder_tag
+
+    monkeypatch.delenv("ROUTELLM_EMBEDDER_PRECISION", raising=False)
+    monkeypatch.delenv("ROUTELLM_EMBEDDER_BACKEND", raising=False)
+    assert _embedder_tag() == ""  # the default path keeps the existing cache keys
+    monkeypatch.setenv("ROUTELLM_EMBEDDER_BACKEND", "static")
+    assert _embedder_tag() == "-static"
+    monkeypatch.setenv("ROUTELLM_EMBEDDER_BACKEND", "onnx")
+    monkeypatch.setenv("ROUTELLM_EMBEDDER_PRECISION", "int8")
+    assert _embedder_tag() == "-int8"

@@ -8,7 +8,9 @@ reference) and ``"onnx"`` (:class:`routellm_plugins.embedding_onnx.OnnxEncoder`:
 built as an ONNX model from the pinned weights at first use, run by onnxruntime, tokenised by
 ``tokenizers``; no torch import). ``"auto"`` (the default; ``$ROUTELLM_EMBEDDER_BACKEND``
 overrides it) picks onnx when onnxruntime and onnx are importable, else torch; other local
-encoders always use torch.
+encoders always use torch. ``"static"`` (opt-in, never picked by "auto") is
+:class:`routellm_plugins.embedding_static.StaticEncoder`: a token table and a linear map distilled
+from MiniLM, far faster and less exact (README, Performance).
 
 Every model-backed encoder shares one front (:class:`CachedEncoder`): an LRU cache of rows
 (copies, never views of a batch), work in bounded chunks (a 20,000-prompt call holds one chunk's
@@ -37,7 +39,7 @@ DEFAULT_MAX_TOKENS = 256
 #: where few-shot and templated prompts put the actual request.
 DEFAULT_HEAD_TOKENS = 32
 #: Embedder backends accepted by :func:`get_embedder` (and ``$ROUTELLM_EMBEDDER_BACKEND``).
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "static")
 BACKEND_ENV = "ROUTELLM_EMBEDDER_BACKEND"
 #: "off", "on" or the micro-batching wait in ms (0 to 2); see :func:`microbatch_settings`.
 MICROBATCH_ENV = "ROUTELLM_EMBEDDER_MICROBATCH"
@@ -394,10 +396,11 @@ def onnx_available() -> bool:
 
 
 def resolve_backend(backend: str | None = None, path: str | None = None) -> str:
-    """"torch" or "onnx" for a backend name (None: ``$ROUTELLM_EMBEDDER_BACKEND``, else "auto").
+    """"torch", "onnx" or "static" for a backend name (None: ``$ROUTELLM_EMBEDDER_BACKEND``, else "auto").
 
     "auto" is onnx for the bundled MiniLM when onnxruntime is importable, torch otherwise
-    (and always torch for a local encoder folder, which has no bundled ONNX copy).
+    (and always torch for a local encoder folder, which has no bundled ONNX copy). "static" is
+    only for the bundled MiniLM.
     """
     raw = backend if backend is not None else (os.environ.get(BACKEND_ENV) or "auto")
     name = str(raw).strip().lower() if isinstance(raw, str) else None
@@ -406,6 +409,9 @@ def resolve_backend(backend: str | None = None, path: str | None = None) -> str:
         raise ConfigError(f"unknown embedder {src} {show_value(raw)}; choose one of {', '.join(BACKENDS)}")
     if name == "auto":
         return "onnx" if path is None and onnx_available() else "torch"
+    if name == "static" and path is not None:
+        raise ConfigError(f"the static embedder tier exists only for the bundled MiniLM, not {show_value(str(path), limit=120)}; "
+                          "use backend 'torch' or 'auto' for other encoders")
     return name
 
 
@@ -445,6 +451,10 @@ def check_embedder_spec(spec: object, backend: str | None = None) -> None:
         from routellm_plugins.embedding_onnx import resolve_precision
 
         resolve_precision(None)
+    if kind == "static":
+        from routellm_plugins.embedding_static import load_map
+
+        load_map()
     microbatch_settings(None, None)
 
 
@@ -452,7 +462,7 @@ def get_embedder(spec: str | os.PathLike[str] | Embedder | Callable | None = Non
                  **settings: object) -> Embedder:
     """Resolve an embedder spec: None/"all-MiniLM-L6-v2" (bundled), a local folder, or a callable.
 
-    ``backend`` ("auto" | "torch" | "onnx"; default ``$ROUTELLM_EMBEDDER_BACKEND`` or "auto") picks
+    ``backend`` ("auto" | "torch" | "onnx" | "static"; default ``$ROUTELLM_EMBEDDER_BACKEND`` or "auto") picks
     the runtime of model-backed encoders (see the module docstring). HF encoders are shared per
     process: two routers asking for the same path, backend and settings get the same instance
     (one copy of the weights, one cache).
@@ -477,6 +487,10 @@ def get_embedder(spec: str | os.PathLike[str] | Embedder | Callable | None = Non
                 from routellm_plugins.embedding_onnx import OnnxEncoder
 
                 enc = OnnxEncoder(path, **settings)  # type: ignore[arg-type]
+            elif kind == "static":
+                from routellm_plugins.embedding_static import StaticEncoder
+
+                enc = StaticEncoder(path, **settings)  # type: ignore[arg-type]
             else:
                 enc = HFEncoder(path, **settings)  # type: ignore[arg-type]
             _SHARED[key] = enc

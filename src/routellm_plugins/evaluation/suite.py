@@ -122,9 +122,29 @@ def _cached(cache_dir: Path | None, key: str, compute: Callable[[], np.ndarray])
     return out
 
 
+def _embedder_tag() -> str:
+    """"" on the default embedder path (onnx or torch, fp32); else the tier, so tiers never share cached scores."""
+    from routellm_plugins.embedding import resolve_backend
+
+    backend = resolve_backend(None)
+    if backend == "onnx":
+        from routellm_plugins.embedding_onnx import resolve_precision
+
+        precision = resolve_precision(None)
+        return "" if precision == "fp32" else f"-{precision}"
+    return "" if backend == "torch" else f"-{backend}"
+
+
+def _training_embedder() -> Any:
+    """The fp32 MiniLM the bundled heads were trained on (onnx when available, else torch)."""
+    from routellm_plugins.embedding import get_embedder, onnx_available
+
+    return get_embedder(backend="onnx", precision="fp32") if onnx_available() else get_embedder(backend="torch")
+
+
 def _score_key(name: str, router: Any, ss: SuiteSet) -> str:
     prompts_key = hashlib.sha1("\x00".join(ss.prompts).encode("utf-8", "replace")).hexdigest()[:16]
-    return f"{name}-{_checkpoint_key(router)}-{ss.name}-{prompts_key}"
+    return f"{name}-{_checkpoint_key(router)}-{ss.name}-{prompts_key}{_embedder_tag()}"
 
 
 def _direct_scores(name: str, router: Any, ss: SuiteSet, cache_dir: Path | None) -> np.ndarray:
@@ -141,12 +161,18 @@ def _router_scores(name: str, router: Any, ss: SuiteSet, data_dir: Any, cache_di
         params = dict((getattr(router, "provenance", {}) or {}).get("params", {}))
         exclude = tuple(n for n in ("alpaca_eval", "arena_bench_v1")
                         if n not in {s.get("name") for s in router.provenance.get("sources", [])})
-        sources = load_sources(data_dir, exclude=exclude)
+        # Heads are always trained on the embeddings the shipped router was trained on; another tier
+        # (int8, static) only changes the rows the held-out prompts are scored from, as it does when serving.
+        other_tier = bool(_embedder_tag())
+        sources = load_sources(data_dir, exclude=exclude, embedder=_training_embedder() if other_tier else None)
         mode = crossfit_mode(ss.name, sources)
 
         def aligned() -> np.ndarray:
+            from routellm_plugins.embedding_cache import embed_cached
+
             held = next(src for src in sources if src.name == ss.name)
-            full = crossfit_scores(ss.name, sources=sources, **params)
+            score_emb = embed_cached(held.data.prompts) if other_tier else None
+            full = crossfit_scores(ss.name, sources=sources, score_emb=score_emb, **params)
             by_prompt = dict(zip(held.data.prompts, full))
             return np.array([by_prompt[p] for p in ss.prompts])
 
@@ -167,6 +193,9 @@ def run_suite(routers: Sequence[str] | None = None, *, data_dir: str | os.PathLi
     names = list(routers) if routers else list(default_suite_routers())
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     result = SuiteResult([load_suite_set(s, data_dir, limit) for s in sets], routers=names)
+    if _embedder_tag():
+        result.notes["embedder"] = (f"tier '{_embedder_tag()[1:]}' (routers' heads as trained on fp32 MiniLM; "
+                                    "cross-fitted heads too, scoring from this tier's rows)")
     loaded: dict[str, Any] = {}
     for name in names:
         if name in BASELINES:

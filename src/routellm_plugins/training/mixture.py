@@ -87,10 +87,12 @@ def pair_outcome(data: GradedSet) -> np.ndarray:
 
 
 def load_sources(data_dir: str | os.PathLike[str] | None = None, *, exclude: Sequence[str] = (), progress: bool = False,
-                 cache_dir: str | os.PathLike[str] | None = None, per_source: int | None = None, seed: int = 0) -> list[Source]:
+                 cache_dir: str | os.PathLike[str] | None = None, per_source: int | None = None, seed: int = 0,
+                 embedder: Any = None) -> list[Source]:
     """The recipe's sources with cached embeddings: the exam training sets of ``mf`` and the chat sets.
 
-    ``per_source`` keeps a seeded random sample of that many prompts per source (quick runs and tests).
+    ``per_source`` keeps a seeded random sample of that many prompts per source (quick runs and tests);
+    ``embedder`` (default: the process default) embeds them.
     """
     from routellm_plugins.data.chat import load_alpaca_eval, load_arena_bench
     from routellm_plugins.data.routellm_evals import load_mmlu
@@ -120,12 +122,14 @@ def load_sources(data_dir: str | os.PathLike[str] | None = None, *, exclude: Seq
     out = []
     for name, data in exams:
         data = sample(data)
-        out.append(Source(name, data, embed_cached(data.prompts, cache_dir=cache_dir, progress=progress), "exam", None, pair_outcome(data)))
+        emb = embed_cached(data.prompts, embedder, cache_dir=cache_dir, progress=progress)
+        out.append(Source(name, data, emb, "exam", None, pair_outcome(data)))
     for name, data in chats:
         target = alpaca_target(data) if name == "alpaca_eval" else arena_target(data)  # on the whole set, then sampled
         keep = np.arange(len(data)) if per_source is None else np.sort(rng.permutation(len(data))[:per_source])
         data = data.subset(keep)
-        out.append(Source(name, data, embed_cached(data.prompts, cache_dir=cache_dir, progress=progress), "chat", target[keep], pair_outcome(data)))
+        emb = embed_cached(data.prompts, embedder, cache_dir=cache_dir, progress=progress)
+        out.append(Source(name, data, emb, "chat", target[keep], pair_outcome(data)))
     return out
 
 
@@ -276,13 +280,15 @@ def crossfit_mode(target: str, sources: Sequence[Source]) -> str:
 
 def crossfit_scores(target: str, data_dir: str | os.PathLike[str] | None = None, *, exclude: Sequence[str] = (),
                     n_folds: int = 5, progress: bool = False, sources: Sequence[Source] | None = None,
-                    **params: Any) -> np.ndarray:
+                    score_emb: np.ndarray | None = None, **params: Any) -> np.ndarray:
     """Scores of the chat set ``target``'s prompts from routers that never saw them.
 
     ``alpaca_eval``: cross-fitted by prompt (fold = sha1(prompt) mod ``n_folds``); ``arena_bench_v1``:
     one router trained without it, or cross-fitted where it is the only chat source (see
     :func:`crossfit_mode`). Scores follow ``target``'s prompt order. ``sources`` (default:
-    :func:`load_sources` of ``data_dir``) are the recipe's training sources.
+    :func:`load_sources` of ``data_dir``) are the recipe's training sources; ``score_emb`` (default:
+    the held-out source's own embeddings) are the rows the held-out prompts are scored from, e.g.
+    another embedder tier's.
     """
     if target not in CHAT_SOURCES:
         raise ConfigError(f"crossfit_scores covers the chat sources {list(CHAT_SOURCES)}, not {target!r}")
@@ -292,15 +298,18 @@ def crossfit_scores(target: str, data_dir: str | os.PathLike[str] | None = None,
     if held is None:
         raise ConfigError(f"{target!r} is excluded from the recipe, so nothing needs cross-fitting")
     out = np.full(len(held.data), np.nan)
+    rows = held.emb if score_emb is None else np.asarray(score_emb, dtype=np.float32)
+    if rows.shape != held.emb.shape:
+        raise ConfigError(f"score_emb has shape {rows.shape}; {target!r} needs {held.emb.shape}")
     if crossfit_mode(target, sources) == "without":
         router = fit_mixture([s for s in sources if s.name != target], **params)
-        return router.score_from_embeddings(held.emb, held.data.prompts)
+        return router.score_from_embeddings(rows, held.data.prompts)
     folds = held.data.folds(n_folds)
     for k in range(n_folds):
         train = [s.subset(folds != k) if s.name == target else s for s in sources]
         router = fit_mixture(train, **params)
         keep = folds == k
-        out[keep] = router.score_from_embeddings(held.emb[keep], [p for p, m in zip(held.data.prompts, keep) if m])
+        out[keep] = router.score_from_embeddings(rows[keep], [p for p, m in zip(held.data.prompts, keep) if m])
     return out
 
 
