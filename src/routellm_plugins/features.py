@@ -29,20 +29,13 @@ _MATH = re.compile(r"[=+\-*/^%$]")
 
 def text_features(prompts: Sequence[str]) -> np.ndarray:
     """Raw (unstandardised) features, shape (len(prompts), len(FEATURE_NAMES)), float32."""
-    out = np.empty((len(prompts), len(FEATURE_NAMES)), dtype=np.float32)
+    raw = np.empty((len(prompts), len(FEATURE_NAMES)), dtype=np.float64)
     for i, p in enumerate(prompts):
-        n = max(len(p), 1)
-        out[i] = (
-            np.log1p(len(p)),
-            np.log1p(len(p.split())),
-            np.log1p(len(_NUMBER.findall(p))),
-            np.log1p(p.count("\n")),
-            sum(ch.isdigit() for ch in p) / n,
-            np.log1p(p.count("?")),
-            float(bool(_CODE.search(p))),
-            np.log1p(len(_MATH.findall(p))),
-        )
-    return out
+        raw[i] = (len(p), len(p.split()), len(_NUMBER.findall(p)), p.count("\n"), sum(map(str.isdigit, p)) / max(len(p), 1),
+                  p.count("?"), bool(_CODE.search(p)), len(_MATH.findall(p)))
+    logged = [0, 1, 2, 3, 5, 7]  # counts are log-scaled; the digit fraction and the code flag are not
+    raw[:, logged] = np.log1p(raw[:, logged])
+    return raw.astype(np.float32)
 
 
 #: Task-type cues: what kind of work a request asks for. Counts of regex matches, log-scaled.

@@ -36,12 +36,13 @@ class PromptFeaturizer:
         self.feat_mean = f.mean(0)
         self.feat_std = f.std(0) + 1e-6
 
-    def combine(self, emb: np.ndarray, prompts: list[str]) -> np.ndarray:
-        """Join precomputed embeddings with the text features of the same prompts."""
+    def combine(self, emb: np.ndarray, prompts: list[str], features: np.ndarray | None = None) -> np.ndarray:
+        """Join precomputed embeddings with the text features of the same prompts (``features``: their
+        :func:`text_features`, when the caller already has them)."""
         if not self.use_text_features:
             return emb.astype(np.float32, copy=False)
         assert self.feat_mean is not None and self.feat_std is not None, "fit_standardiser first"
-        f = (text_features(prompts) - self.feat_mean) / self.feat_std
+        f = ((text_features(prompts) if features is None else features) - self.feat_mean) / self.feat_std
         return np.concatenate([emb.astype(np.float32, copy=False), f.astype(np.float32)], axis=1)
 
     def __call__(self, prompts: list[str]) -> np.ndarray:

@@ -50,21 +50,24 @@ class MixtureRouter(Router):
         self.weights_: dict[str, np.ndarray] | None = None
 
     # ---- scoring -------------------------------------------------------------------
-    def inputs(self, emb: np.ndarray, prompts: list[str]) -> np.ndarray:
-        """The chat expert's and the gate's standardised input for precomputed embeddings."""
+    def inputs(self, emb: np.ndarray, prompts: list[str], features: np.ndarray | None = None) -> np.ndarray:
+        """The chat expert's and the gate's standardised input for precomputed embeddings (``features``: the
+        prompts' :func:`text_features`, when already computed)."""
         w = self._weights()
-        x = np.concatenate([emb.astype(np.float32, copy=False), text_features(prompts), task_features(prompts)], axis=1)
+        tf = text_features(prompts) if features is None else features
+        x = np.concatenate([emb.astype(np.float32, copy=False), tf, task_features(prompts)], axis=1)
         return (x - w["in_mean"]) / w["in_std"]
 
     def parts_from_embeddings(self, emb: np.ndarray, prompts: list[str]) -> dict[str, np.ndarray]:
         """Each part's output for precomputed embeddings: ``gate``, ``z_exam``, ``z_chat``, ``z`` and ``score``."""
         w = self._weights()
         exam = self._exam()
-        s = exam.model_strengths_from_features(exam.featurizer.combine(emb, prompts))
+        tf = text_features(prompts)  # shared by both experts
+        s = exam.model_strengths_from_features(exam.featurizer.combine(emb, prompts, tf))
         a, b = exam.resolve_model(exam.strong_model), exam.resolve_model(exam.weak_model)
         mu_e, sd_e, mu_c, sd_c = (float(v) for v in w["z_stats"])
         z_exam = ((s[:, a] - s[:, b]) - mu_e) / sd_e
-        x = self.inputs(emb, prompts)
+        x = self.inputs(emb, prompts, tf)
         z_chat = (x @ w["chat_w"] + w["chat_b"][0] - mu_c) / sd_c
         gate = _sigmoid(x @ w["gate_w"] + w["gate_b"][0])
         z = (1.0 - gate) * z_exam + gate * z_chat
