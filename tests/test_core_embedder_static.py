@@ -70,6 +70,8 @@ def test_static_is_opt_in_and_only_for_the_bundled_minilm(tmp_path, monkeypatch)
         es.StaticEncoder(tmp_path)
     with pytest.raises(ConfigError, match="static"):  # the error lists the backends, static among them
         resolve_backend("statik")
+    with pytest.raises(ConfigError, match="takes no micro_batch, precision setting"):
+        es.StaticEncoder(precision="int8", micro_batch=True)
 
 
 def test_a_missing_or_malformed_map_is_a_clear_error(tmp_path):

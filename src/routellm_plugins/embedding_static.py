@@ -135,7 +135,10 @@ class StaticEncoder(CachedEncoder):
     precision = "static"
 
     def __init__(self, path: Any = None, *, max_tokens: int = DEFAULT_MAX_TOKENS, head_tokens: int = DEFAULT_HEAD_TOKENS,
-                 cache_size: int = 4096, batch_size: int = 1024, map_file: str | Path | None = None) -> None:
+                 cache_size: int = 4096, batch_size: int = 1024, map_file: str | Path | None = None, **other: Any) -> None:
+        if other:
+            raise ConfigError(f"the static embedder tier takes no {', '.join(sorted(other))} setting "
+                              "(it runs no model per prompt); drop it or use backend 'onnx'")
         if path is not None:
             raise ConfigError(f"the static embedder tier exists only for the bundled MiniLM, not {str(path)!r}; "
                               "use backend='torch' for other encoders")
