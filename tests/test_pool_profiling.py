@@ -42,7 +42,7 @@ def _fake_llm(calls: list, fail_ids: set[str] = frozenset(), fail_first: bool = 
         text = kw["messages"][-1]["content"]
         calls.append((kw["model"], text[:30]))
         if kw["model"] == JUDGE:
-            reply = "[[1]]" if "reference solution" in text else "[[0]]" if "Solve the problem yourself" in text else "[[7]]"
+            reply = "[[1]]" if "reference solution" in text else "[[0]]" if "maths word problem" in text else "[[7]]"
         else:
             item = next(it for it in ITEMS if it.prompt in text)
             key = item.id

@@ -58,7 +58,7 @@ JUDGE_REFERENCE = """You are grading an answer to a programming task against a r
 
 Does the answer solve the task correctly (it may differ from the reference in style or approach)? Reply with [[1]] if it does and [[0]] if it does not, and nothing else."""
 
-JUDGE_CHECK = """You are checking an answer to a maths word problem. Solve the problem yourself first, then compare.
+JUDGE_CHECK = """You are checking an answer to a maths word problem. Work out the correct result for yourself, without writing it down, and compare it with the answer's final result.
 
 [Problem]
 {prompt}
