@@ -77,3 +77,9 @@ def test_embedder_tiers_never_share_cached_suite_scores(monkeypatch):
     monkeypatch.setenv("ROUTELLM_EMBEDDER_BACKEND", "onnx")
     monkeypatch.setenv("ROUTELLM_EMBEDDER_PRECISION", "int8")
     assert _embedder_tag() == "-int8"
+
+
+def test_the_random_baseline_gives_a_set_the_same_figure_whatever_ran_before(shared_data, tmp_path):
+    both = run_suite(["random"], data_dir=shared_data, sets=["gsm8k", "arena_bench_v1"], cache_dir=tmp_path / "a", limit=40)
+    alone = run_suite(["random"], data_dir=shared_data, sets=["arena_bench_v1"], cache_dir=tmp_path / "b", limit=40)
+    assert both.reports[("arena_bench_v1", "random")].apgr == alone.reports[("arena_bench_v1", "random")].apgr

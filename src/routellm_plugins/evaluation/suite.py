@@ -144,7 +144,8 @@ def _training_embedder() -> Any:
 
 def _score_key(name: str, router: Any, ss: SuiteSet) -> str:
     prompts_key = hashlib.sha1("\x00".join(ss.prompts).encode("utf-8", "replace")).hexdigest()[:16]
-    return f"{name}-{_checkpoint_key(router)}-{ss.name}-{prompts_key}{_embedder_tag()}"
+    seeded = f"-seed{router.seed}-per-set" if name == "random" else ""  # the random baseline restarts its stream per set
+    return f"{name}-{_checkpoint_key(router)}-{ss.name}-{prompts_key}{seeded}{_embedder_tag()}"
 
 
 def _direct_scores(name: str, router: Any, ss: SuiteSet, cache_dir: Path | None) -> np.ndarray:
@@ -222,6 +223,8 @@ def run_suite(routers: Sequence[str] | None = None, *, data_dir: str | os.PathLi
         if name in BASELINES:
             scores, note = BASELINES[name](ss.prompts), None
         else:
+            if name == "random":  # a fresh seed-0 stream per set: its figures do not depend on what was cached
+                loaded[name] = load_router("random", seed=0)
             scores, note = _router_scores(name, loaded[name], ss, data_dir, cache)
             threshold = loaded[name].threshold
             if threshold is not None:  # what users get: the shipped router's own scores, even where APGR is cross-fitted
